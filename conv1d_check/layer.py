@@ -16,7 +16,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .spec import ConvSpec, InvalidParameter
 
-_NUMPY_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_NUMPY_PAD_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+}
 
 
 def pad(x: np.ndarray, left: int, right: int, mode: str) -> np.ndarray:
@@ -80,7 +85,14 @@ class Conv1D:
         rng: np.random.Generator | np.random.RandomState | int | None = None,
     ):
         self.spec = ConvSpec(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
             padding_mode,
         )
         if isinstance(rng, int):
@@ -178,9 +190,7 @@ class Conv1D:
         """W in the computation's dtype, after checking an assigned W still has the right shape."""
         W = np.asarray(self.W)
         if W.shape != self.spec.weight_shape:
-            raise InvalidParameter(
-                "W", f"W has shape {W.shape}: expected {self.spec.weight_shape}"
-            )
+            raise InvalidParameter("W", f"W has shape {W.shape}: expected {self.spec.weight_shape}")
         if self.b is not None and np.shape(self.b) != (self.spec.out_channels,):
             raise InvalidParameter(
                 "b", f"b has shape {np.shape(self.b)}: expected ({self.spec.out_channels},)"

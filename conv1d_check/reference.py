@@ -6,7 +6,7 @@ g = o // (C_out/G) the group of output channel o and j = g·(C_in/G) + c:
     y[n, o, t]  = b[o] + Σ_c Σ_k W[o, c, k] · x[n, j, src(t·stride + k·dilation)]
     db[o]       = Σ_n Σ_t dy[n, o, t]
     dW[o, c, k] = Σ_n Σ_t dy[n, o, t] · x[n, j, src(t·stride + k·dilation)]
-    dX[n, j, i] = Σ over (o, c, k, t) with src(t·stride + k·dilation) = i of dy[n, o, t] · W[o, c, k]
+    dX[n, j, i] = Σ dy[n, o, t] · W[o, c, k] over (o, c, k, t) with src(t·stride + k·dilation) = i
 
 where src(p) maps position p of the padded input to the input sample it copies,
 or to nothing for zero padding. Use on small cases only.

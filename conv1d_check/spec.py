@@ -92,7 +92,7 @@ class ConvSpec:
 
     @property
     def pads(self) -> tuple[int, int]:
-        """(left, right) padding; 'same' splits an odd total as torch does, the extra on the right."""
+        """(left, right) padding; 'same' splits an odd total as torch does, extra on the right."""
         if self.padding == "valid":
             return 0, 0
         if self.padding == "same":

@@ -210,7 +210,12 @@ def test_construction_refuses_what_torch_refuses(kwargs, param, words):
     "kwargs, shape, param, words",
     [
         (dict(kernel_size=6), (2, 8, 5), "kernel_size", "spans 6 samples"),
-        (dict(kernel_size=3, dilation=3), (2, 8, 6), "kernel_size", r"spans 7 samples \(dilation 3\)"),
+        (
+            dict(kernel_size=3, dilation=3),
+            (2, 8, 6),
+            "kernel_size",
+            r"spans 7 samples \(dilation 3\)",
+        ),
         (dict(padding=5, padding_mode="reflect"), (2, 8, 5), "padding", "smaller than the input"),
         (dict(padding=6, padding_mode="circular"), (2, 8, 5), "padding", "wrap around"),
         (dict(), (2, 7, 5), "x", "7 channels"),

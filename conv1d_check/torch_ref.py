@@ -1,0 +1,107 @@
+"""The torch side: torch.nn.Conv1d forward and backward on given numpy tensors.
+
+torch is imported inside the functions, so that importing conv1d_check (and
+running `--help` or `--version`) never pays for it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+from .spec import ConvSpec
+
+Tensors = dict[str, np.ndarray]
+
+
+class DeviceUnavailable(RuntimeError):
+    """The requested torch device cannot be used on this machine."""
+
+
+def check_device(device: str) -> None:
+    """Raise DeviceUnavailable unless torch can run on `device` ('cpu' or 'cuda')."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}"
+        raise DeviceUnavailable(
+            f"--device cuda: CUDA is not available (torch {torch.__version__} is built {built}"
+            " and sees no GPU); use --device cpu"
+        )
+
+
+@contextmanager
+def _tf32(enabled: bool):
+    """Let cuDNN use TF32 for float32 convolutions only inside the block."""
+    import torch
+
+    conv = torch.backends.cudnn.conv
+    before = conv.fp32_precision
+    conv.fp32_precision = "tf32" if enabled else "ieee"
+    try:
+        yield
+    finally:
+        conv.fp32_precision = before
+
+
+def conv1d(
+    spec: ConvSpec,
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    dy: np.ndarray,
+    device: str = "cpu",
+    tf32: bool = False,
+) -> Tensors:
+    """Run torch.nn.Conv1d(spec) with weights W, b on x, and backpropagate dy.
+
+    x: (N, C_in, L), W: (C_out, C_in/G, K), b: (C_out,) or None, dy: (N, C_out, L_out),
+    all of one dtype, which torch computes in. Returns numpy arrays y, dX, dW and
+    (with bias) db.
+    """
+    import torch
+
+    dtype = getattr(torch, np.dtype(x.dtype).name)
+    layer = torch.nn.Conv1d(
+        spec.in_channels,
+        spec.out_channels,
+        spec.kernel_size,
+        spec.stride,
+        spec.padding,
+        spec.dilation,
+        spec.groups,
+        spec.bias,
+        spec.padding_mode,
+        device=device,
+        dtype=dtype,
+    )
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(W))
+        if b is not None:
+            layer.bias.copy_(torch.from_numpy(b))
+    xt = torch.from_numpy(x).to(device).requires_grad_()
+    with _tf32(tf32), warnings.catch_warnings():
+        # torch's note that 'same' with an even kernel copies the input: speed, not results
+        warnings.filterwarnings("ignore", message="Using padding='same'")
+        yt = layer(xt)
+        yt.backward(torch.from_numpy(dy).to(device))
+    out = {"y": yt.detach(), "dX": xt.grad, "dW": layer.weight.grad}
+    if b is not None:
+        out["db"] = layer.bias.grad
+    return {name: t.cpu().numpy() for name, t in out.items()}
+
+
+def oracle(
+    spec: ConvSpec, x: np.ndarray, W: np.ndarray, b: np.ndarray | None, dy: np.ndarray
+) -> tuple[Tensors, Tensors]:
+    """The float64 truth and the sums of absolute terms that bound its rounding.
+
+    Both come from torch on the CPU in float64: once on the tensors, once on their
+    absolute values, which gives Σ|terms| for every element of y, dX, dW and db.
+    """
+    as64 = [None if t is None else np.asarray(t, dtype=np.float64) for t in (x, W, b, dy)]
+    values = conv1d(spec, *as64)
+    abs_sums = conv1d(spec, *[None if t is None else np.abs(t) for t in as64])
+    return values, abs_sums
