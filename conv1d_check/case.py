@@ -6,8 +6,11 @@ stride 2, seed 10, float64.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from .spec import ConvSpec, InvalidParameter, as_int
@@ -15,6 +18,7 @@ from .spec import ConvSpec, InvalidParameter, as_int
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")
 BUILTIN = "builtin"
+CONVENTIONS = ("seed", "mytorch", "layer", "functional")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ class Case:
                 raise InvalidParameter(name, f"{name}={value}: must be non-negative")
         if not self.timeout > 0:
             raise InvalidParameter("timeout", f"timeout={self.timeout}: must be positive")
+        if self.convention is not None:
+            _one_of("convention", self.convention, CONVENTIONS)
+        _check_impl(self.impl)
         return self
 
     @property
@@ -132,3 +139,46 @@ FIELDS = tuple(f.name for f in fields(Case))
 def _one_of(param: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise InvalidParameter(param, f"{param}={value!r}: must be one of {', '.join(allowed)}")
+
+
+def _check_impl(impl: str) -> None:
+    """The file or module that `impl` names must exist, and a file must define the name.
+
+    Nothing of the user's code runs here: the file is parsed, not imported.
+    """
+    if impl == BUILTIN:
+        return
+    target, _, name = impl.partition(":")
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise InvalidParameter("impl", f"impl={impl!r}: no such file {target}")
+        defined = _top_level_names(path)
+        if name and defined is not None and name not in defined:
+            raise InvalidParameter(
+                "impl",
+                f"impl={impl!r}: {path.name} defines no {name!r} "
+                f"(it defines: {', '.join(sorted(defined)) or 'nothing'})",
+            )
+    elif importlib.util.find_spec(target.split(".")[0]) is None:
+        raise InvalidParameter("impl", f"impl={impl!r}: no module named {target.split('.')[0]!r}")
+
+
+def _top_level_names(path: Path) -> set[str] | None:
+    """Names a file binds at top level; None when it cannot tell (a syntax error, import *)."""
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (SyntaxError, UnicodeDecodeError):
+        return None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return None
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names

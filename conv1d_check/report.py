@@ -64,11 +64,26 @@ def print_case(result: CaseResult, console: Console, quiet: bool = False) -> Non
         console.print(Text.assemble(status, f"  {result.id}  ·  layer: {result.convention}"))
     for line in result.message.splitlines():
         console.print(line, markup=False, highlight=False)
-    for note in result.diagnosis:
-        console.print(f"  diagnosis: {note}", markup=False, highlight=False)
+    for line in [f"diagnosis: {d}" for d in result.diagnosis] + _where(result):
+        console.print(f"  {line}", markup=False, highlight=False)
+    for note in result.notes:
+        console.print(f"  note: {note}", markup=False, highlight=False)
     if result.layer_output and not result.passed:
         console.print("  the layer printed:", markup=False)
         console.print(result.layer_output.rstrip(), markup=False, highlight=False)
+
+
+def _where(result: CaseResult) -> list[str]:
+    """One line per failing tensor: 'x' marks where it is off along each axis that is
+    not off everywhere."""
+    lines = []
+    for name, axes in result.where.items():
+        partial = [f"by {axis} {strip}" for axis, strip in axes.items() if "." in strip]
+        everywhere = [axis for axis, strip in axes.items() if "." not in strip]
+        if everywhere:
+            partial.append(f"in every {' and '.join(everywhere)}")
+        lines.append(f"where {name} is off: {'; '.join(partial)}")
+    return lines
 
 
 def print_verdict(results: Sequence[CaseResult], console: Console, seconds: float) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import impls, torch_ref
 from .case import Case
-from .diagnose import diagnose, explain
+from .diagnose import Evidence, diagnose, explain, strips
 from .tolerance import TENSORS, TensorError, Tolerance, compare, term_counts
 
 Tensors = dict[str, np.ndarray]
@@ -55,6 +55,8 @@ class CaseResult:
     torch_errors: dict[str, TensorError] = field(default_factory=dict)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     diagnosis: list[str] = field(default_factory=list)
+    where: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     message: str = ""
     convention: str | None = None
     layer_output: str = ""
@@ -80,6 +82,8 @@ class CaseResult:
             record["torch_errors"] = {name: _error_dict(e) for name, e in self.torch_errors.items()}
         record |= {
             "diagnosis": self.diagnosis,
+            "where": self.where,
+            "notes": self.notes,
             "message": self.message,
             "convention": self.convention,
             "layer_output": self.layer_output,
@@ -115,9 +119,15 @@ def check(case: Case | None = None, /, **params: Any) -> CaseResult:
 def _run(case: Case) -> CaseResult:
     tensors = make_tensors(case)
     run = impls.run_layer(case, tensors)
-    outcome = CaseResult(case, "error", convention=run.convention, layer_output=run.output)
+    outcome = CaseResult(
+        case,
+        run.status,
+        message=run.message,
+        notes=run.notes,
+        convention=run.convention,
+        layer_output=run.output,
+    )
     if run.status != "ok":
-        outcome.status, outcome.message = run.status, run.message
         return outcome
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
     truth, abs_sums = torch_ref.oracle(*args)
@@ -130,18 +140,23 @@ def _run(case: Case) -> CaseResult:
         allowed = tolerance.allowed(truth[name], abs_sums[name], counts[name], np.dtype(case.dtype))
         outcome.shapes[name] = truth[name].shape
         outcome.torch_errors[name] = compare(theirs[name], truth[name], allowed)
-        problem = _shape_or_dtype_problem(name, run.outputs.get(name), truth[name], case.dtype)
+        actual = run.outputs.get(name)
+        problem = _shape_or_dtype_problem(name, actual, truth[name], case.dtype)
         if problem:
-            problems.append(problem)
-            continue
-        outcome.errors[name] = compare(run.outputs[name], truth[name], allowed)
+            problems.append((name, problem))
+        if actual is not None and actual.shape == truth[name].shape:
+            outcome.errors[name] = compare(actual, truth[name], allowed)
     failed = [name for name, e in outcome.errors.items() if not e.passed]
     outcome.status = "fail" if problems or failed else "pass"
-    outcome.diagnosis = run.notes + diagnose(case, tensors, run.outputs, truth, failed)
-    outcome.diagnosis += _torch_drift(outcome.torch_errors)
     outcome.message = "\n".join(
-        problems + [explain(name, outcome.errors[name], tolerance) for name in failed]
+        [text for _, text in problems] + [explain(n, outcome.errors[n], tolerance) for n in failed]
     )
+    if outcome.status == "fail":
+        evidence = Evidence(case, tensors, run.outputs, truth, abs_sums, run.initial)
+        wrong = {n for n, _ in problems} | set(failed)
+        outcome.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
+        outcome.where = {name: strips(evidence, name) for name in failed}
+    outcome.diagnosis += _torch_drift(outcome.torch_errors)
     return outcome
 
 
