@@ -7,9 +7,10 @@ stride 2, seed 10, float64.
 from __future__ import annotations
 
 import ast
-import importlib.util
+import sys
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +161,15 @@ def _check_impl(impl: str) -> None:
                 f"impl={impl!r}: {path.name} defines no {name!r} "
                 f"(it defines: {', '.join(sorted(defined)) or 'nothing'})",
             )
-    elif importlib.util.find_spec(target.split(".")[0]) is None:
+    elif not _importable(target.split(".")[0]):
         raise InvalidParameter("impl", f"impl={impl!r}: no module named {target.split('.')[0]!r}")
+
+
+def _importable(package: str) -> bool:
+    """`package` can be imported from the working directory (where --impl looks first) or
+    from the import path."""
+    search = [str(Path.cwd()), *sys.path]
+    return package in sys.modules or PathFinder.find_spec(package, search) is not None
 
 
 def _top_level_names(path: Path) -> set[str] | None:

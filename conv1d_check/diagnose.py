@@ -57,13 +57,13 @@ class Evidence:
         dtype = np.dtype(dtype or self.case.dtype)
         return Tolerance().allowed(self.truth[name], self.abs_sums[name], counts[name], dtype)
 
-    def matches(self, name: str, candidate: np.ndarray | None) -> bool:
-        """The layer's `name` equals `candidate` within (a few times) the rounding bound."""
-        actual = self.outputs[name]
-        if candidate is None or candidate.shape != actual.shape:
-            return False
-        with np.errstate(invalid="ignore", over="ignore"):
-            return bool(np.all(np.abs(actual - candidate) <= 4 * self.allowed(name) + 1e-300))
+    def matches(self, name: str, candidate: np.ndarray | None, slack: float = 4) -> bool:
+        """The layer's `name` equals `candidate` within `slack` times the rounding bound."""
+        return _within(self.outputs[name], candidate, slack * self.allowed(name))
+
+    def differs(self, name: str, candidate: np.ndarray | None) -> bool:
+        """`candidate` is not just the truth again: a bug that changes tensor `name`."""
+        return not _within(self.truth[name], candidate, 4 * self.allowed(name))
 
     def truth_with(self, **changes: np.ndarray) -> Tensors:
         """The float64 truth for modified inputs (x, W, b, dy)."""
@@ -71,6 +71,13 @@ class Evidence:
         return torch_ref.conv1d(
             self.case.spec, inputs["x"], inputs["W"], inputs.get("b"), inputs["dy"]
         )
+
+
+def _within(actual: np.ndarray, candidate: np.ndarray | None, allowed: np.ndarray) -> bool:
+    if candidate is None or candidate.shape != actual.shape:
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.all(np.abs(actual - candidate) <= allowed + 1e-300))
 
 
 def diagnose(evidence: Evidence, failed: list[str]) -> list[str]:
@@ -115,7 +122,7 @@ def _value_clues(evidence: Evidence, name: str) -> list[str]:
         return [_nonfinite(actual)]
     if not actual.any() and expected.any():
         return ["all zeros: never computed"]
-    for clue in (_scaled, _alternatives, _precision, _places):
+    for clue in (_dtype, _scaled, _alternatives, _precision, _places):
         found = clue(evidence, name)
         if found:
             return found
@@ -127,6 +134,21 @@ def _nonfinite(actual: np.ndarray) -> str:
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     kinds = [k for k, mask in (("NaN", np.isnan(actual)), ("inf", np.isinf(actual))) if mask.any()]
     return f"{' and '.join(kinds)} in {int(bad.sum())} of {actual.size} elements, first at {first}"
+
+
+def _dtype(evidence: Evidence, name: str) -> list[str]:
+    """A tensor in another dtype than the input's, and what its values say about it."""
+    actual, dtype = evidence.outputs[name], np.dtype(evidence.case.dtype)
+    if actual.dtype == dtype:
+        return []
+    if evidence.matches(name, evidence.truth[name], slack=1):
+        return [
+            f"the values are right but the dtype is {actual.dtype}: torch keeps the input's "
+            f"{dtype} (allocate with the input's dtype, e.g. np.zeros(shape, dtype=x.dtype))"
+        ]
+    if actual.dtype == np.float32:
+        return [f"returned as float32 in a {dtype} check: it is computed or stored in float32"]
+    return []
 
 
 def _scaled(evidence: Evidence, name: str) -> list[str]:
@@ -148,7 +170,7 @@ def _scaled(evidence: Evidence, name: str) -> list[str]:
 def _alternatives(evidence: Evidence, name: str) -> list[str]:
     """The truth of a likely bug that the layer's numbers match."""
     for describe, candidate in _hypotheses(evidence, name):
-        if evidence.matches(name, candidate):
+        if evidence.differs(name, candidate) and evidence.matches(name, candidate):
             return [describe]
     return []
 
@@ -159,14 +181,16 @@ def _hypotheses(evidence: Evidence, name: str):
     W = inputs["W"]
     initial = evidence.initial.get("W")
     if initial is not None and initial.shape == W.shape and not np.array_equal(initial, W):
-        own = {"W": initial.astype(np.float64)}
+        own_W = {"W": initial.astype(np.float64)}
+        own_b = {}
         if "b" in inputs and np.shape(evidence.initial.get("b")) == inputs["b"].shape:
-            own["b"] = evidence.initial["b"].astype(np.float64)
-        yield (
-            "matches the layer's own initial weights: the weights put into it did not take "
-            "effect (does it copy W at construction?)",
-            evidence.truth_with(**own).get(name),
-        )
+            own_b = {"b": evidence.initial["b"].astype(np.float64)}
+        for own in ({**own_W, **own_b}, own_W):
+            yield (
+                "matches the layer's own initial weights: the weights put into it did not "
+                "take effect (does it copy W at construction?)",
+                evidence.truth_with(**own).get(name),
+            )
     flipped = evidence.truth_with(W=W[..., ::-1].copy())
     if "dW" in flipped:
         flipped["dW"] = flipped["dW"][..., ::-1]

@@ -366,17 +366,19 @@ def _gradients(layer: Any, returned: Any, convention: str, tensors: Tensors) -> 
 
 def _named(returned: Any, convention: str, tensors: Tensors) -> dict[str, Any]:
     """Name what backward returned: a lone array is dX; several come in the convention's
-    order when their number fits it, else they are told apart by their shapes."""
+    order (seed, functional); a layer's are told apart by their shapes where they differ,
+    else taken in the order (dX, dW, db)."""
     items = list(returned) if isinstance(returned, tuple | list) else [returned]
-    order = RETURN_ORDER.get(convention, ("dX", "dW", "db"))
     if len(items) == 1:
         return {"dX": items[0]}
-    if len(items) == len(order):
-        return dict(zip(order, items, strict=True))
-    if len(items) == 2 and order[0] == "dX":  # (dx, dw) without bias
-        return dict(zip(order, items, strict=False))
     shapes = {"dX": tensors["x"].shape, "dW": tensors["W"].shape, "db": tensors["W"].shape[:1]}
-    return {k: item for item in items for k, s in shapes.items() if np.shape(item) == s}
+    by_shape = {k: item for item in items for k, s in shapes.items() if np.shape(item) == s}
+    if convention not in RETURN_ORDER and len(by_shape) == len(items):
+        return by_shape
+    order = RETURN_ORDER.get(convention, ("dX", "dW", "db"))
+    if len(items) == len(order) or (len(items) == 2 and order[0] == "dX"):  # (dx, dw): no bias
+        return dict(zip(order, items, strict=False))
+    return by_shape
 
 
 def _grad_attribute(layer: Any, key: str, names: tuple[str, ...]) -> Any:

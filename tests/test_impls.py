@@ -1,0 +1,255 @@
+"""User layers (--impl): loading, the four conventions, isolation and diagnosis.
+
+The layers are the corpus in tests/layers/ (see its README): correct ones in
+every convention, the notebook's loop layer verbatim among them, and broken
+ones with exactly one bug each, which the tool must flag with the right words.
+"""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conv1d_check import check
+from conv1d_check.cli import main
+from conv1d_check.impls import detect, load
+
+LAYERS = Path(__file__).parent / "layers"
+
+CORRECT = {
+    "notebook_seed.py:Conv1D": "seed",
+    "vectorised_im2col.py:Conv1D": "seed",
+    "mytorch_v1.py:Conv1D": "mytorch",
+    "mytorch_v1_accumulating.py:Conv1D": "mytorch",
+    "mytorch_v2.py:Conv1d": "mytorch",
+    "layer_params.py:Conv1d": "layer",
+    "layer_plain.py:Conv1d": "layer",
+    "functional.py": "functional",
+}
+
+# file: (case parameters, the failing tensors, words their diagnosis must contain)
+BROKEN = {
+    "flipped_kernel.py:Conv1D": ({}, "y dX dW", "kernel flipped"),
+    "stride_ignored_backward.py:Conv1D": ({}, "dX dW", "ignores the stride"),
+    "off_by_one_length.py:Conv1D": ({}, "y", "8 output positions instead of 9"),
+    "ignores_weights.py:Conv1D": ({}, "y dX", "did not take effect"),
+    "dx_zeros.py:Conv1D": ({}, "dX", "never computed"),
+    "overlap_overwrite.py:Conv1D": ({}, "dX", "where windows overlap"),
+    "db_wrong_axis.py:Conv1D": ({}, "db", "one value per output channel"),
+    "one_sample_dw.py:Conv1d": ({}, "dW db", "sample 0 alone"),
+    "padding_edges.py:Conv1d": ({"padding": 1}, "dX", "near the edges"),
+    "bias_forgotten.py:Conv1d": ({}, "y", "bias is missing"),
+    "float32_compute.py:Conv1d": ({}, "y dX dW db", "only to float32 precision"),
+    "wrong_dtype.py:Conv1d": ({}, "y", "returned as float32"),
+    "batch_mean_dw.py": ({}, "dW db", "averaged over the batch"),
+    "dw_axes_swapped.py": ({}, "dW", "axes [0, 1] swapped"),
+    "nan_output.py": ({}, "y", "NaN in 36 of 324 elements, first at (0, 0, 8)"),
+}
+
+
+def impl(name: str, folder: str) -> str:
+    return f"{LAYERS / folder / name}"
+
+
+@pytest.mark.parametrize(("name", "convention"), CORRECT.items())
+@pytest.mark.parametrize("params", [{}, {"dtype": "float32", "kernel_size": 4, "stride": 3}])
+def test_correct_layers_pass_in_their_detected_convention(name, convention, params):
+    if name.startswith("notebook") and params:
+        pytest.skip("the verbatim notebook layer returns float64: checked below")
+    result = check(impl=impl(name, "correct"), **params)
+    assert result.status == "pass", result.message
+    assert result.convention == convention
+
+
+def test_the_notebook_layer_verbatim_passes_at_the_command_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--impl", impl("notebook_seed.py:Conv1D", "correct")])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "layer: seed" in out
+    assert out.count("PASS") == 5  # four tensors and the verdict
+
+
+def test_float64_outputs_in_a_float32_check_fail_with_the_dtype_named():
+    """The notebook allocates with np.zeros(shape): right values, torch's dtype is not kept."""
+    result = check(impl=impl("notebook_seed.py:Conv1D", "correct"), dtype="float32")
+    assert result.status == "fail"
+    assert all(error.passed for error in result.errors.values())
+    assert "y: dtype float64 in a float32 check" in result.message
+    assert "the values are right but the dtype is float64" in result.diagnosis[0]
+
+
+@pytest.mark.parametrize(("name", "expected"), BROKEN.items())
+def test_broken_layers_fail_with_the_right_diagnosis(name, expected):
+    params, tensors, words = expected
+    result = check(impl=impl(name, "broken"), **params)
+    assert result.status == "fail"
+    blamed = {line.split(":")[0] for line in result.diagnosis}
+    assert blamed == set(tensors.split()), result.diagnosis
+    assert all(words in line for line in result.diagnosis), result.diagnosis
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("stride_ignored_backward.py:Conv1D", {"stride": 1}),
+        ("one_sample_dw.py:Conv1d", {"batch": 1}),
+        ("overlap_overwrite.py:Conv1D", {"kernel_size": 2, "stride": 2}),
+        ("bias_forgotten.py:Conv1d", {"bias": False}),
+        ("padding_edges.py:Conv1d", {"padding": 0}),
+        ("wrong_dtype.py:Conv1d", {"dtype": "float32"}),
+    ],
+)
+def test_a_bug_that_the_case_does_not_reach_passes(name, params):
+    result = check(impl=impl(name, "broken"), **params)
+    assert result.status == "pass", result.message
+
+
+def test_a_parameter_the_constructor_lacks_skips_the_case_with_the_reason():
+    result = check(impl=impl("no_padding_support.py:Conv1D", "broken"), padding=2)
+    assert result.status == "skip"
+    assert result.message == "the layer's constructor takes no padding=2"
+    assert check(impl=impl("no_padding_support.py:Conv1D", "broken")).status == "pass"
+
+
+def test_a_layer_with_a_bias_always_runs_a_no_bias_case_with_zero_bias():
+    result = check(impl=impl("mytorch_v1.py:Conv1D", "correct"), bias=False)
+    assert result.status == "pass"
+    assert "db" not in result.errors
+
+
+def test_accumulating_gradients_are_reported_as_a_convention_not_a_failure():
+    result = check(impl=impl("mytorch_v1_accumulating.py:Conv1D", "correct"))
+    assert result.status == "pass"
+    assert result.notes == [
+        "gradients accumulate across backward calls, like torch's .grad (reset them)"
+    ]
+    overwriting = check(impl=impl("mytorch_v1.py:Conv1D", "correct"))
+    assert overwriting.notes == ["gradients are overwritten on every backward call"]
+
+
+def test_a_missing_gradient_is_a_failing_row():
+    result = check(impl=impl("missing_gradient.py:Conv1D", "broken"))
+    assert result.status == "fail"
+    assert result.message == "dW: the layer gave no dW"
+    assert "dW" not in result.errors and result.errors["dX"].passed
+
+
+def test_an_exception_is_an_error_row_naming_the_users_line():
+    result = check(impl=impl("raises.py:Conv1d", "broken"))
+    assert result.status == "error"
+    assert result.message.startswith("IndexError: index 9 is out of bounds")
+    assert "raises.py:" in result.message and "in backward" in result.message
+
+
+def test_a_hang_is_stopped_by_the_timeout():
+    result = check(impl=impl("hangs.py:Conv1D", "broken"), timeout=1)
+    assert result.status == "error"
+    assert result.message.startswith("timed out after 1 s")
+    assert result.seconds < 10
+
+
+def test_a_dying_process_is_an_error_row_with_what_it_printed():
+    result = check(impl=impl("crashes.py:Conv1D", "broken"))
+    assert result.status == "error"
+    assert "exited with code 3" in result.message
+    assert "backward reached" in result.layer_output
+
+
+def test_what_the_layer_prints_is_captured_never_mixed_into_the_json(capfd):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--impl", impl("prints.py:Conv1d", "broken"), "--json"])
+    out = capfd.readouterr().out
+    record = json.loads(out)["cases"][0]  # stdout is the JSON document and nothing else
+    assert exit_.value.code == 0
+    assert record["status"] == "pass"
+    assert record["layer_output"].startswith("Conv1d_stride1.forward A (3, 8, 20)")
+
+
+def test_the_run_carries_on_after_a_broken_layer():
+    """Each case gets a fresh child: a crash or a hang leaves the next case unharmed."""
+    statuses = [
+        check(impl=impl(name, folder), timeout=2).status
+        for name, folder in [
+            ("crashes.py:Conv1D", "broken"),
+            ("hangs.py:Conv1D", "broken"),
+            ("mytorch_v1.py:Conv1D", "correct"),
+        ]
+    ]
+    assert statuses == ["error", "error", "pass"]
+
+
+@pytest.mark.parametrize(("name", "convention"), CORRECT.items())
+def test_detect_names_each_convention(name, convention):
+    assert detect(load(impl(name, "correct"))) == convention
+
+
+def test_convention_override_beats_detection():
+    """The seed layer driven as a generic layer: constructor by names, W and dW by attribute."""
+    result = check(impl=impl("vectorised_im2col.py:Conv1D", "correct"), convention="layer")
+    assert result.convention == "layer"
+    assert result.status == "pass", result.message
+
+
+def test_a_module_path_with_a_sibling_import(tmp_path, monkeypatch):
+    """`package.module:Name`, from the working directory; the module imports its sibling."""
+    package = tmp_path / "course"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = (LAYERS / "correct" / "vectorised_im2col.py").read_text()
+    (package / "conv_impl.py").write_text(source)
+    (package / "conv.py").write_text("from course.conv_impl import Conv1D as MyConv\n")
+    monkeypatch.chdir(tmp_path)
+    result = check(impl="course.conv:MyConv")
+    assert (result.status, result.convention) == ("pass", "seed")
+
+
+def test_a_file_importing_its_sibling_module(tmp_path):
+    (tmp_path / "helpers.py").write_text(
+        (LAYERS / "correct" / "vectorised_im2col.py").read_text()
+    )
+    (tmp_path / "mine.py").write_text("from helpers import Conv1D\n")
+    assert check(impl=f"{tmp_path / 'mine.py'}:Conv1D").status == "pass"
+
+
+def test_weights_that_cannot_be_put_in_make_an_error_row(tmp_path):
+    layer = tmp_path / "frozen.py"
+    layer.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+
+            class Conv1D:
+                def __init__(self, in_channel, out_channel, kernel_size, stride):
+                    self.W = np.zeros((out_channel, in_channel + 1, kernel_size))
+                    self.b = np.zeros(out_channel)
+
+                def __call__(self, x):
+                    return x
+
+                def backward(self, delta):
+                    return None, None, None
+            """
+        )
+    )
+    result = check(impl=f"{layer}:Conv1D")
+    assert result.status == "error"
+    assert result.message == "Conv1D.W has shape (12, 9, 3), expected (12, 8, 3)"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("no/such/file.py:Conv1D", "no such file"),
+        ("tests/layers/correct/mytorch_v1.py:Conv2D", "defines no 'Conv2D'"),
+        ("no_such_package.module:Conv1D", "no module named 'no_such_package'"),
+    ],
+)
+def test_an_impl_that_does_not_exist_is_a_usage_error(value, words, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--impl", value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("Error: --impl: ") and words in err
+    assert len(err.strip().splitlines()) == 1
