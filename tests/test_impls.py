@@ -253,3 +253,55 @@ def test_an_impl_that_does_not_exist_is_a_usage_error(value, words, capsys):
     assert exit_.value.code == 2
     assert err.startswith("Error: --impl: ") and words in err
     assert len(err.strip().splitlines()) == 1
+
+
+BASES = {
+    "notebook_seed.py:Conv1D": "seed",
+    "mytorch_v1.py:Conv1D": "mytorch",
+    "mytorch_v2.py:Conv1d": "mytorch",
+    "layer_params.py:Conv1d": "layer",
+    "layer_plain.py:Conv1d": "layer",
+    "functional.py": "functional",
+}
+# bug in tests/layers/mutate.py: (the failing tensors, words their diagnosis must contain)
+MUTANTS = {
+    "never_computed": ("dX", "never computed"),
+    "sign_flipped": ("dX", "sign flipped"),
+    "batch_mean": ("dW db", "averaged over the batch instead of summed"),
+    "float32": ("dW", "only to float32 precision"),
+    "short_output": ("y", "8 output positions instead of 9"),
+    "nan_output": ("y", "NaN in 36 of 324 elements"),
+}
+
+
+def write_mutant(folder: Path, base: str, bug: str) -> str:
+    """A user file that breaks a correct corpus layer with `bug` (see tests/layers/mutate.py)."""
+    file, _, name = base.partition(":")
+    module = file.removesuffix(".py")
+    lines = [f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"]
+    if name:
+        lines += [
+            "from mutate import mutant\n",
+            f"from correct.{module} import {name} as Base\n",
+            f"{name} = mutant(Base, {bug!r})\n",
+        ]
+    else:
+        lines += [
+            "from mutate import mutant_functions\n",
+            f"import correct.{module} as base\n",
+            f"forward, backward = mutant_functions(base, {bug!r})\n",
+        ]
+    path = folder / f"{bug}_{module}.py"
+    path.write_text("".join(lines))
+    return f"{path}:{name}" if name else str(path)
+
+
+@pytest.mark.parametrize("bug", MUTANTS)
+@pytest.mark.parametrize(("base", "convention"), BASES.items())
+def test_each_bug_is_diagnosed_in_each_convention(tmp_path, base, convention, bug):
+    tensors, words = MUTANTS[bug]
+    result = check(impl=write_mutant(tmp_path, base, bug))
+    assert (result.status, result.convention) == ("fail", convention), result.message
+    blamed = {line.split(":")[0] for line in result.diagnosis}
+    assert blamed == set(tensors.split()), result.diagnosis
+    assert all(words in line for line in result.diagnosis), result.diagnosis
