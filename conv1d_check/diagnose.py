@@ -257,6 +257,9 @@ def _places(evidence: Evidence, name: str) -> list[str]:
     positions = bad.any(axis=(0, 1))
     if not positions.any():
         return []
+    samples = bad.any(axis=(1, 2))
+    if not samples[0] and samples[1:].all():
+        return ["right for sample 0 only: the loop over the batch stops after the first sample"]
     spec, length = evidence.case.spec, positions.size
     edge = min(spec.span + max(spec.pads), length // 2)
     middle = np.zeros(length, bool)

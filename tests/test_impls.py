@@ -269,6 +269,7 @@ MUTANTS = {
     "sign_flipped": ("dX", "sign flipped"),
     "batch_mean": ("dW db", "averaged over the batch instead of summed"),
     "float32": ("dW", "only to float32 precision"),
+    "first_sample_only": ("dX", "right for sample 0 only"),
     "short_output": ("y", "8 output positions instead of 9"),
     "nan_output": ("y", "NaN in 36 of 324 elements"),
 }
