@@ -31,13 +31,18 @@ def test_float64_matches_torch(case):
 @settings(max_examples=300, deadline=None)
 @given(cases())
 def test_float32_within_the_rounding_bound(case):
-    """float32 results stay float32 and within (γ_n(u32) + γ_n(u64))·Σ|terms| of float64 truth."""
+    """Within (γ_n(u32) + γ_n(u64))·Σ|terms| of the float64 truth."""
     spec, batch, length = case
     layer = make_layer(spec, dtype=np.float32)
     x = np.random.default_rng(3).standard_normal((batch, spec.in_channels, length))
-    ours = run_layer(layer, x.astype(np.float32))
-    truth, abs_sums = torch_ref.oracle(spec, x.astype(np.float32), layer.W, layer.b, ours["dy"])
-    counts = term_counts(spec, batch, length)
+    assert_float32_within_bound(layer, x.astype(np.float32))
+
+
+def assert_float32_within_bound(layer: Conv1D, x: np.ndarray) -> None:
+    """float32 results stay float32 and within the rounding bound of the float64 truth."""
+    ours = run_layer(layer, x)
+    truth, abs_sums = torch_ref.oracle(layer.spec, x, layer.W, layer.b, ours["dy"])
+    counts = term_counts(layer.spec, *x.shape[::2])
     for name, expected in truth.items():
         assert ours[name].dtype == np.float32, name
         allowed = Tolerance().allowed(expected, abs_sums[name], counts[name], np.float32)
@@ -172,6 +177,43 @@ def test_edge_cases_match_torch(kwargs, length):
     theirs = torch_side(layer, x, ours["dy"])
     for name, expected in theirs.items():
         np.testing.assert_allclose(ours[name], expected, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+# Cases modelled on torch's own Conv1d module tests (torch/testing/_internal/common_nn.py),
+# named as there: constructor arguments, keyword arguments, input size.
+TORCH_MODULE_TESTS = {
+    "Conv1d": ((4, 5, 3), {}, (2, 4, 10)),
+    "Conv1d_stride": ((4, 5, 3, 2), {}, (2, 4, 10)),
+    "Conv1d_pad1": ((4, 5, 3, 1, 1), {}, (2, 4, 10)),
+    "Conv1d_pad2": ((4, 5, 5, 1, 2), {}, (2, 4, 10)),
+    "Conv1d_pad1size1": ((4, 4, 3, 1, 1), {}, (1, 4, 1)),
+    "Conv1d_pad2size1": ((4, 4, 5, 1, 2), {}, (1, 4, 1)),
+    "Conv1d_zero_batch": ((4, 5, 3), {}, (0, 4, 10)),
+    "Conv1d_dilated": ((4, 5), {"kernel_size": 3, "dilation": 2}, (2, 4, 10)),
+    "Conv1d_groups": ((4, 6), {"kernel_size": 3, "groups": 2}, (2, 4, 6)),
+    "Conv1d_pad_valid": ((4, 5, 3), {"padding": "valid"}, (2, 4, 10)),
+    "Conv1d_pad_same": ((4, 5, 3), {"padding": "same"}, (2, 4, 10)),
+    "Conv1d_pad_same2": ((4, 5, 4), {"padding": "same"}, (2, 4, 10)),
+    "Conv1d_pad_same_dilated": ((4, 5, 4), {"padding": "same", "dilation": 2}, (2, 4, 10)),
+    "Conv1d_reflect_stride2_pad2": ((3, 3, 3, 2, 2), {"padding_mode": "reflect"}, (2, 3, 5)),
+    "Conv1d_circular_stride2_pad2": ((2, 4, 3, 2, 2), {"padding_mode": "circular"}, (2, 2, 4)),
+    "Conv1d_replicate_stride2_pad2": ((3, 3, 3, 2, 2), {"padding_mode": "replicate"}, (2, 3, 5)),
+    "Conv1d_zeros_stride2_pad2": ((3, 3, 3, 2, 2), {"padding_mode": "zeros"}, (2, 3, 5)),
+    "Conv1d_depthwise_multiplier": ((4, 8, 3), {"groups": 4, "bias": False}, (2, 4, 7)),
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "size"), TORCH_MODULE_TESTS.values(), ids=list(TORCH_MODULE_TESTS)
+)
+def test_torchs_own_conv1d_cases_in_both_dtypes(args, kwargs, size):
+    x = np.random.default_rng(6).standard_normal(size)
+    layer = Conv1D(*args, **kwargs, rng=0)
+    ours = run_layer(layer, x)
+    for name, expected in torch_side(layer, x, ours["dy"]).items():
+        np.testing.assert_allclose(ours[name], expected, rtol=1e-12, atol=1e-12, err_msg=name)
+    layer32 = Conv1D(*args, **kwargs, dtype=np.float32, rng=0)
+    assert_float32_within_bound(layer32, x.astype(np.float32))
 
 
 VALID = dict(in_channels=8, out_channels=12, kernel_size=3)
