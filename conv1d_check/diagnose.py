@@ -98,6 +98,12 @@ def diagnose(evidence: Evidence, failed: list[str]) -> list[str]:
 def _shape_clues(evidence: Evidence, name: str, shape: tuple[int, ...]) -> list[str]:
     expected = evidence.truth[name].shape
     case = evidence.case
+    other = next((n for n, t in evidence.truth.items() if n != name and t.shape == shape), None)
+    if other and name != "y":
+        return [
+            f"has the shape of {other} {shape}: backward's results in another order? "
+            "seed returns (db, dW, dX), functional (dx, dw, db)"
+        ]
     if sorted(shape) == sorted(expected) and len(shape) == len(expected):
         swapped = [i for i, (a, b) in enumerate(zip(shape, expected, strict=True)) if a != b]
         return [f"shape {shape} is {expected} with axes {swapped} swapped"]

@@ -306,3 +306,19 @@ def test_each_bug_is_diagnosed_in_each_convention(tmp_path, base, convention, bu
     blamed = {line.split(":")[0] for line in result.diagnosis}
     assert blamed == set(tensors.split()), result.diagnosis
     assert all(words in line for line in result.diagnosis), result.diagnosis
+
+
+def test_gradients_returned_in_another_order_are_named(tmp_path):
+    layer = tmp_path / "reordered.py"
+    layer.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "from correct.vectorised_im2col import Conv1D as Base\n\n"
+        "class Conv1D(Base):\n"
+        "    def backward(self, delta):\n"
+        "        db, dW, dX = super().backward(delta)\n"
+        "        return dX, dW, db\n"
+    )
+    result = check(impl=f"{layer}:Conv1D")
+    assert result.status == "fail"
+    assert result.diagnosis[0].startswith("dX: has the shape of db (12,)")
+    assert "seed returns (db, dW, dX)" in result.diagnosis[1]
