@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import cached_property
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
-from .spec import ConvSpec, InvalidParameter, as_int
+from .spec import PADDING_MODES, ConvSpec, InvalidParameter, _padding, as_int
 
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")
@@ -131,10 +131,46 @@ class Case:
 
     def params(self) -> dict[str, Any]:
         """The case's fields as plain values, for JSON."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in FIELDS}
 
 
 FIELDS = tuple(f.name for f in fields(Case))
+POSITIVE = ("in_channels", "out_channels", "kernel_size", "stride", "dilation", "groups", "length")
+CHOICES = {"padding_mode": PADDING_MODES, "dtype": DTYPES, "device": DEVICES}
+
+
+def check_field(name: str, value: object) -> None:
+    """Raise InvalidParameter if `value` breaks a rule of field `name` on its own.
+
+    Only the rules that involve no other field: a config file's values are
+    checked one by one with it before any combination is made.
+    """
+    if name in POSITIVE or name in ("batch", "seed"):
+        as_int(name, value, minimum=1 if name in POSITIVE else 0)
+    elif name == "padding":
+        _padding(value)
+    elif name in CHOICES:
+        _one_of(name, value, CHOICES[name])
+    elif name == "convention":
+        if value is not None:
+            _one_of(name, value, CONVENTIONS)
+    elif name in ("bias", "tf32"):
+        if not isinstance(value, bool):
+            raise InvalidParameter(name, f"{name}={value!r}: must be true or false")
+    elif name in ("atol", "rtol", "timeout"):
+        if value is None and name != "timeout":
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidParameter(name, f"{name}={value!r}: must be a number")
+        if not (value > 0 if name == "timeout" else value >= 0):
+            rule = "positive" if name == "timeout" else "non-negative"
+            raise InvalidParameter(name, f"{name}={value}: must be {rule}")
+    elif name == "impl":
+        if not isinstance(value, str):
+            raise InvalidParameter(name, f"impl={value!r}: must be a string")
+        _check_impl(value)
+    else:
+        raise InvalidParameter(name, f"{name}: no such parameter")
 
 
 def _one_of(param: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -1,9 +1,11 @@
-"""Results into a rich table, strict JSON and JUnit XML."""
+"""Results into a rich table, a sweep's progress and summary, strict JSON and JUnit XML."""
 
 from __future__ import annotations
 
 import json
 import math
+import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -11,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -86,12 +96,126 @@ def _where(result: CaseResult) -> list[str]:
     return lines
 
 
-def print_verdict(results: Sequence[CaseResult], console: Console, seconds: float) -> None:
+def print_summary(
+    results: Sequence[CaseResult],
+    console: Console,
+    seconds: float,
+    total: int | None = None,
+    interrupted: bool = False,
+    list_skipped: bool = False,
+    label: str = "",
+) -> None:
+    """A sweep's last words: its failures (id, first line, diagnosis), its skips, the verdict.
+
+    A run of one case has shown its table already: only the verdict follows it.
+    """
+    if len(results) > 1 or interrupted:
+        bad = [r for r in results if not r.passed]
+        if bad:
+            console.print(Text(f"{len(bad)} case(s) did not pass:", STYLES["fail"]))
+        for result in bad:
+            first = result.message.splitlines()[0] if result.message else ""
+            status = Text(result.status.upper(), STYLES[result.status])
+            console.print(Text.assemble("  ", status, f" {result.id}: {first}"), soft_wrap=True)
+            for line in result.diagnosis:
+                console.print(
+                    f"      diagnosis: {line}", markup=False, highlight=False, soft_wrap=True
+                )
+        skipped = [r for r in results if r.status == "skip"]
+        if skipped and list_skipped:
+            console.print(f"{len(skipped)} case(s) skipped:", highlight=False)
+            for result in skipped:
+                console.print(
+                    f"  {result.id}: {result.message}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+        elif skipped:
+            console.print(
+                f"{len(skipped)} case(s) skipped (--list-skipped lists them and why)",
+                highlight=False,
+            )
+    print_verdict(results, console, seconds, total, interrupted, label)
+
+
+def print_verdict(
+    results: Sequence[CaseResult],
+    console: Console,
+    seconds: float,
+    total: int | None = None,
+    interrupted: bool = False,
+    label: str = "",
+) -> None:
+    """`PASS: 3 case(s), 2 pass, 1 skip in 0.52 s`; INTERRUPTED with how many of `total` ran."""
     counts = Counter(r.status for r in results)
     passed = all(r.passed for r in results)
-    head = Text("PASS" if passed else "FAIL", STYLES["pass" if passed else "fail"])
+    word, style = ("PASS", "pass") if passed else ("FAIL", "fail")
+    cases = f"{len(results)} case(s)"
+    if interrupted:
+        word, style = "INTERRUPTED", "error"
+        cases = f"{len(results)} of {total if total is not None else '?'} case(s) finished"
     tally = ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "error", "skip") if counts[s])
-    console.print(Text.assemble(head, f": {len(results)} case(s), {tally} in {seconds:.2f} s"))
+    where = f" ({label})" if label else ""
+    console.print(
+        Text.assemble(Text(word, STYLES[style]), f": {cases}, {tally} in {seconds:.2f} s{where}")
+    )
+
+
+class SweepProgress:
+    """A sweep's progress on stderr: a rich bar on a terminal. In a log (no terminal), a
+    plain line at each tenth of the way (`gap` seconds apart at least), and one every
+    `every` seconds however slow it goes."""
+
+    def __init__(self, console: Console | None = None, every: float = 30.0, gap: float = 5.0):
+        self.console = console or Console(stderr=True)
+        self.every, self.gap = every, gap
+        self.bar: Progress | None = None
+        self.counts: Counter[str] = Counter()
+
+    def start(self, total: int) -> None:
+        self.total, self.done, self.tenths = total, 0, 0
+        self.started = self.last = time.monotonic()
+        if total > 1 and self.console.is_terminal:
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self._tally(), total=total)
+
+    def advance(self, result: CaseResult) -> None:
+        self.done += 1
+        self.counts[result.status] += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=self._tally())
+            return
+        now, tenths = time.monotonic(), 10 * self.done // max(self.total, 1)
+        quiet_for = now - self.last
+        if self.total > 1 and (
+            (tenths > self.tenths and quiet_for >= self.gap) or quiet_for >= self.every
+        ):
+            self.tenths, self.last = tenths, now
+            share = 100 * self.done // self.total
+            print(
+                f"conv1d-check: {self.done}/{self.total} cases ({share}%), {self._tally()}, "
+                f"{now - self.started:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def _tally(self) -> str:
+        return ", ".join(f"{self.counts[s]} {s}" for s in ("fail", "error", "skip"))
 
 
 def _strict(value: Any) -> Any:
@@ -107,7 +231,10 @@ def _strict(value: Any) -> Any:
 
 def to_json(record: Any) -> str:
     """Strict JSON (non-finite numbers as null) on one line."""
-    return json.dumps(_strict(record), allow_nan=False)
+    try:
+        return json.dumps(record, allow_nan=False)
+    except ValueError:  # a NaN or an inf somewhere: rare, so looked for only then
+        return json.dumps(_strict(record), allow_nan=False)
 
 
 def results_json(results: Iterable[CaseResult]) -> str:
