@@ -109,7 +109,8 @@ def _shape_clues(evidence: Evidence, name: str, shape: tuple[int, ...]) -> list[
         return [f"shape {shape} is {expected} with axes {swapped} swapped"]
     if name == "y" and shape[:-1] == expected[:-1]:
         return [
-            f"{shape[-1]} output positions instead of {expected[-1]}: torch's L_out is "
+            f"{shape[-1]} output position{'s' if shape[-1] != 1 else ''} instead of "
+            f"{expected[-1]}: torch's L_out is "
             "(L + 2·padding − dilation·(K − 1) − 1) // stride + 1 = "
             f"({case.length} + {sum(case.spec.pads)} − {case.dilation}·{case.kernel_size - 1}"
             f" − 1) // {case.stride} + 1"
@@ -207,6 +208,12 @@ def _hypotheses(evidence: Evidence, name: str):
     )
     if name == "dW" and W.shape[0] == W.shape[1]:
         yield "C_out and C_in axes swapped", evidence.truth["dW"].transpose(1, 0, 2)
+    if name == "db":
+        yield (
+            "the sum of dy over the channels and positions (axes 1 and 2): db sums over the "
+            "batch and the positions (axes 0 and 2), one value per output channel",
+            inputs["dy"].sum(axis=(1, 2)),
+        )
     if name == "y" and "b" in inputs:
         yield "the bias is missing from y", evidence.truth["y"] - inputs["b"][:, None]
     if case.batch > 1 and name in ("dW", "db"):
@@ -256,7 +263,8 @@ def _precision(evidence: Evidence, name: str) -> list[str]:
 
 
 def _places(evidence: Evidence, name: str) -> list[str]:
-    """Mismatches confined to the edges, or to where windows overlap."""
+    """Mismatches confined to one place: the samples after the first, where windows overlap,
+    or the edges."""
     if name not in ("y", "dX"):
         return []
     bad = np.abs(evidence.outputs[name] - evidence.truth[name]) > evidence.allowed(name)
@@ -267,6 +275,13 @@ def _places(evidence: Evidence, name: str) -> list[str]:
     if not samples[0] and samples[1:].all():
         return ["right for sample 0 only: the loop over the batch stops after the first sample"]
     spec, length = evidence.case.spec, positions.size
+    if name == "dX" and spec.span > spec.stride:
+        overlaps = _window_cover(evidence) >= 2
+        if not (positions & ~overlaps).any() and positions.sum() * 2 >= overlaps.sum():
+            return [
+                "errors only where windows overlap: overlapping contributions overwrite "
+                "each other instead of adding up (= where += is needed)"
+            ]
     edge = min(spec.span + max(spec.pads), length // 2)
     middle = np.zeros(length, bool)
     middle[edge : length - edge] = True
@@ -275,13 +290,6 @@ def _places(evidence: Evidence, name: str) -> list[str]:
             f"errors only near the edges (within {edge} positions of either end): look at "
             "the padding, or at the first and last windows"
         ]
-    if name == "dX" and spec.span > spec.stride:
-        cover = _window_cover(evidence)
-        if not (positions & (cover < 2)).any():
-            return [
-                "errors only where windows overlap: overlapping contributions overwrite "
-                "each other instead of adding up (= where += is needed)"
-            ]
     return []
 
 

@@ -5,6 +5,7 @@ every convention, the notebook's loop layer verbatim among them, and broken
 ones with exactly one bug each, which the tool must flag with the right words.
 """
 
+import itertools
 import json
 import textwrap
 from pathlib import Path
@@ -322,3 +323,31 @@ def test_gradients_returned_in_another_order_are_named(tmp_path):
     assert result.status == "fail"
     assert result.diagnosis[0].startswith("dX: has the shape of db (12,)")
     assert "seed returns (db, dW, dX)" in result.diagnosis[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("overlap_overwrite.py:Conv1D", "where windows overlap"),
+        ("db_wrong_axis.py:Conv1D", "(axes 0 and 2), one value per output channel"),
+        ("stride_ignored_backward.py:Conv1D", "ignores the stride"),
+        ("flipped_kernel.py:Conv1D", "kernel flipped"),
+    ],
+)
+def test_every_failing_shape_gets_the_same_diagnosis(name, words):
+    """Over kernel sizes, strides and lengths (batch = C_out included): one bug, one name."""
+    failed = 0
+    for kernel_size, stride, length in itertools.product((2, 3, 5), (1, 2, 3), (7, 16)):
+        result = check(
+            impl=impl(name, "broken"),
+            in_channels=3,
+            out_channels=2,
+            batch=2,
+            kernel_size=kernel_size,
+            stride=stride,
+            length=length,
+        )
+        if result.status == "fail":
+            failed += 1
+            assert result.diagnosis and all(words in d for d in result.diagnosis), result.id
+    assert failed >= 9
