@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import torch_ref
 from .case import Case
-from .layer import fold, pad
+from .padding import fold, pad
 from .tolerance import TensorError, Tolerance, term_counts
 
 Tensors = dict[str, np.ndarray]

@@ -5,51 +5,20 @@ Forward, for output channel o in group g = o // (C_out/G):
     y[n, o, t] = b[o] + Σ_c Σ_k W[o, c, k] · xp[n, g·C_in/G + c, t·stride + k·dilation]
 
 where xp is x padded on the length axis. The backward pass is the adjoint of
-each step, kept beside it: the window gather becomes a scatter-add per kernel
-tap, and the padding folds the gradient of every padded copy back into dX.
+each step, kept beside it: every product with W becomes a product with dy, the
+window gather becomes a scatter-add per kernel tap, and the padding folds the
+gradient of every padded copy back into dX.
+
+The products themselves are computed by one of the paths of `paths`, chosen by shape.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from .padding import fold
+from .paths import PATHS, choose_path
 from .spec import ConvSpec, InvalidParameter
-
-_NUMPY_PAD_MODES = {
-    "zeros": "constant",
-    "reflect": "reflect",
-    "replicate": "edge",
-    "circular": "wrap",
-}
-
-
-def pad(x: np.ndarray, left: int, right: int, mode: str) -> np.ndarray:
-    """(N, C, L) -> (N, C, left + L + right), padded as torch pads for `padding_mode`."""
-    if left == right == 0:
-        return x
-    return np.pad(x, ((0, 0), (0, 0), (left, right)), mode=_NUMPY_PAD_MODES[mode])
-
-
-def fold(dxp: np.ndarray, left: int, right: int, mode: str) -> np.ndarray:
-    """The adjoint of `pad`: (N, C, left + L + right) -> (N, C, L).
-
-    Each padded sample is a copy of an input sample (or a constant zero), so its
-    gradient is added back onto the sample it was copied from.
-    """
-    length = dxp.shape[-1] - left - right
-    dx = dxp[..., left : left + length].copy()
-    head, tail = dxp[..., :left], dxp[..., left + length :]
-    if mode == "reflect":  # head mirrors x[1 : left+1], tail mirrors x[L-1-right : L-1]
-        dx[..., 1 : left + 1] += head[..., ::-1]
-        dx[..., length - 1 - right : length - 1] += tail[..., ::-1]
-    elif mode == "replicate":  # every head sample copies x[0], every tail sample x[L-1]
-        dx[..., 0] += head.sum(axis=-1)
-        dx[..., -1] += tail.sum(axis=-1)
-    elif mode == "circular":  # head is x[L-left:], tail is x[:right]
-        dx[..., length - left :] += head
-        dx[..., :right] += tail
-    return dx
 
 
 class Conv1D:
@@ -115,59 +84,37 @@ class Conv1D:
         spec, W = self.spec, self._weight(x.dtype)
         n, _, length = x.shape
         l_out = spec.output_length(length)
-        cols = self._columns(pad(x, *spec.pads, spec.padding_mode), l_out)
-        y = W.reshape(spec.groups, spec.out_per_group, -1) @ cols  # (N, G, C_out/G, L_out)
-        y = y.reshape(n, spec.out_channels, l_out)
-        if self.b is not None:
-            y += self.b.astype(x.dtype, copy=False)[:, None]
-        self._x, self._cols = x, cols
+        self._path = choose_path(spec, n, length)
+        y_path, self._saved = PATHS[self._path][0](spec, x, W, l_out)
+        y = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
+        if self.b is None:
+            np.copyto(y, y_path)
+        else:  # the bias is added in the pass that copies y out of the path's layout
+            np.add(y_path, self.b.astype(x.dtype, copy=False)[:, None], out=y)
+        self._x = x
         return y[0] if self._unbatched else y
 
     def backward(self, delta: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """delta = dL/dy, shaped like y -> (db, dW, dX); db is None without bias."""
         if self._x is None:
             raise ValueError("backward: call forward first, backward needs its input")
-        spec, x, cols = self.spec, self._x, self._cols
+        spec, x = self.spec, self._x
         dy = np.asarray(delta, dtype=x.dtype)
         dy = dy[None] if self._unbatched else dy
         n, _, length = x.shape
-        expected = (n, spec.out_channels, cols.shape[-1])
+        expected = (n, spec.out_channels, spec.output_length(length))
         if dy.shape != expected:
             shown = expected[1:] if self._unbatched else expected
             raise InvalidParameter(
                 "delta",
                 f"delta has shape {tuple(np.shape(delta))}: it must match the output, {shown}",
             )
-        groups, l_out = spec.groups, expected[2]
-        dy_g = dy.reshape(n, groups, spec.out_per_group, l_out)
-        W_g = self._weight(x.dtype).reshape(groups, spec.out_per_group, -1)
-        dW = np.einsum("ngot,ngct->goc", dy_g, cols, optimize=True)
-        self.dW = dW.reshape(spec.weight_shape)
+        W = self._weight(x.dtype)
+        self.dW, dxp = PATHS[self._path][1](spec, self._saved, W, dy)
         self.db = dy.sum(axis=(0, 2)) if self.b is not None else None
-        dcols = np.swapaxes(W_g, 1, 2) @ dy_g  # (N, G, C_in/G · K, L_out)
-        dcols = dcols.reshape(n, spec.in_channels, spec.kernel_size, l_out)
-        left, right = spec.pads
-        dxp = np.zeros((n, spec.in_channels, left + length + right), dtype=x.dtype)
-        last = spec.stride * (l_out - 1) + 1
-        for k in range(spec.kernel_size):  # scatter-add each tap's gradient back to its samples
-            start = k * spec.dilation
-            dxp[..., start : start + last : spec.stride] += dcols[:, :, k]
-        dX = fold(dxp, left, right, spec.padding_mode)
+        dX = fold(dxp, *spec.pads, spec.padding_mode)  # a new (N, C_in, L), C-contiguous
         self.dX = dX[0] if self._unbatched else dX
         return self.db, self.dW, self.dX
-
-    def _columns(self, xp: np.ndarray, l_out: int) -> np.ndarray:
-        """xp: (N, C_in, Lp) -> im2col columns (N, G, C_in/G · K, L_out).
-
-        The windows are a strided view of shape (N, C_in, L_out, K); only the
-        final reshape copies them.
-        """
-        spec = self.spec
-        windows = sliding_window_view(xp, spec.span, axis=2)[:, :, :: spec.stride, :: spec.dilation]
-        n = xp.shape[0]
-        cols = windows.reshape(n, spec.groups, spec.in_per_group, l_out, spec.kernel_size)
-        taps = spec.in_per_group * spec.kernel_size
-        return cols.transpose(0, 1, 2, 4, 3).reshape(n, spec.groups, taps, l_out)
 
     def _check_input(self, x: np.ndarray) -> np.ndarray:
         spec = self.spec
