@@ -2,7 +2,7 @@
 
     python benchmarks/bench.py [--quick] [--json benchmarks/results.json]
 
-For every shape of the suite, in float64 and float32: the median wall time of one forward and
+For every shape of the suite, in float64 and float32: the best wall time of one forward and
 one backward, for our layer, for torch.nn.Conv1d on the CPU and, on the tiny shapes only, for
 the reference loops; the GFLOP/s this makes; the share of this machine's numpy matmul peak
 (measured before and after the cases) that our layer reaches; and the peak memory each side
@@ -11,7 +11,8 @@ report, not a test.
 
 Timing: each side is warmed up once, then the sides take turns, ROUNDS rounds of a few runs,
 with a short pause before each turn (the other library's idle threads stop spinning), so that a
-busy spell on a shared machine falls on every side rather than on one.
+busy spell on a shared machine falls on every side rather than on one. The figure is each
+side's best time, as timeit advises: on a shared machine, noise only ever adds time.
 
 Threads: torch is pinned to os.cpu_count() threads with torch.set_num_threads; OpenBLAS (under
 numpy) is left at its default, which is one thread per core unless OPENBLAS_NUM_THREADS or
@@ -163,8 +164,8 @@ class Goal:
         return self.value >= self.target if self.at_least else self.value <= self.target
 
 
-def median_times(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median seconds of each run, the sides taking turns: ROUNDS rounds, each giving every side
+def best_times(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Best seconds of each run, the sides taking turns: ROUNDS rounds, each giving every side
     a pause (SETTLE_S) and then a few back-to-back runs, so that a busy spell on a shared machine
     falls on both sides rather than on one. Each side is warmed up once first."""
     first = {}
@@ -178,7 +179,7 @@ def median_times(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
             repeats = int(min(MAX_REPEATS // ROUNDS, max(1, per_round)))
             time.sleep(SETTLE_S)
             samples[name] += [_seconds(run) for _ in range(repeats)]
-    return {name: statistics.median(times) for name, times in samples.items()}
+    return {name: min(times) for name, times in samples.items()}
 
 
 def matmul_peak(dtype: str, size: int) -> float:
@@ -272,7 +273,7 @@ def bench_case(shape: Shape, dtype: str) -> Result:
     runs = {"ours": ours, "torch": theirs}
     if shape.macs <= REFERENCE_MAX_MACS:
         runs["loops"] = loops
-    times = median_times(runs)
+    times = best_times(runs)
     fresh = Conv1D(*_args(shape), dtype=dtype, rng=1)  # holds no saved state from the timing
     ours_bytes = numpy_peak_bytes(lambda: ours(fresh))
     forget_gradients()  # freed before the profiler starts, whose events then balance
@@ -388,7 +389,7 @@ def _mib(n: int) -> str:
 
 
 def results_table(results: list[Result]) -> Table:
-    table = Table(title=f"forward + backward, median; {THREADS} threads each side")
+    table = Table(title=f"forward + backward, best time; {THREADS} threads each side")
     for column in ("shape", "dtype", "path", "ours ms", "torch ms", "ours/torch", "loops ms"):
         table.add_column(
             column, justify="left" if column in ("shape", "dtype", "path") else "right"
