@@ -46,7 +46,7 @@ dtype = "float32"
 SLOW_LAYER = """
 import sys, time
 sys.path.insert(0, {folder!r})
-from vectorised_im2col import Conv1D as Correct
+from correct_vectorised_im2col import Conv1D as Correct
 
 class Conv1D(Correct):
     def __call__(self, x):
@@ -64,7 +64,7 @@ def config(tmp_path) -> Path:
 
 def slow_layer(tmp_path: Path, seconds: float) -> str:
     path = tmp_path / "slow.py"
-    path.write_text(SLOW_LAYER.format(folder=str(LAYERS / "correct"), seconds=seconds))
+    path.write_text(SLOW_LAYER.format(folder=str(LAYERS), seconds=seconds))
     return f"{path}:Conv1D"
 
 
@@ -116,7 +116,7 @@ def test_two_jobs_give_the_json_of_one_values_and_order(config):
 def test_a_user_layer_runs_isolated_inside_a_worker(tmp_path):
     path = tmp_path / "four.toml"
     path.write_text("[[grid]]\nkernel_size = [2, 3]\nstride = [1, 2]\n")
-    impl = LAYERS / "broken" / "stride_ignored_backward.py"
+    impl = LAYERS / "broken_stride_ignored_backward.py"
     result = invoke("--config", path, "--impl", f"{impl}:Conv1D", "--jobs", "2", "--json")
     assert result.exit_code == 1
     status = {c["id"].split("-p0")[0]: c["status"] for c in cases(result.stdout)}
@@ -131,7 +131,7 @@ def test_a_user_layer_runs_isolated_inside_a_worker(tmp_path):
 def test_failures_come_first_in_the_summary_with_id_and_diagnosis(tmp_path):
     path = tmp_path / "two.toml"
     path.write_text("[[grid]]\nkernel_size = [2, 3]\nstride = [2]\n")
-    impl = LAYERS / "broken" / "stride_ignored_backward.py"
+    impl = LAYERS / "broken_stride_ignored_backward.py"
     result = invoke("--config", path, "--impl", f"{impl}:Conv1D")
     assert result.exit_code == 1
     out = result.stdout
