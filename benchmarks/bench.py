@@ -244,13 +244,13 @@ def bench_case(shape: Shape, dtype: str) -> Result:
     spec = shape.spec
     rng = np.random.default_rng(0)
     x = rng.standard_normal((shape.batch, shape.in_channels, shape.length)).astype(dtype)
-    layer = Conv1D(*_args(shape), dtype=dtype, rng=1)
+    layer = Conv1D(*shape.spec.arguments(), dtype=dtype, rng=1)
     dy = rng.standard_normal(layer(x).shape).astype(dtype)
 
     def ours(layer: Conv1D = layer) -> tuple:
         return layer(x), layer.backward(dy)
 
-    net = torch.nn.Conv1d(*_args(shape)).to(getattr(torch, dtype))
+    net = torch.nn.Conv1d(*shape.spec.arguments()).to(getattr(torch, dtype))
     with torch.no_grad():
         net.weight.copy_(torch.from_numpy(layer.W))
         net.bias.copy_(torch.from_numpy(layer.b))
@@ -274,7 +274,7 @@ def bench_case(shape: Shape, dtype: str) -> Result:
     if shape.macs <= REFERENCE_MAX_MACS:
         runs["loops"] = loops
     times = best_times(runs)
-    fresh = Conv1D(*_args(shape), dtype=dtype, rng=1)  # holds no saved state from the timing
+    fresh = Conv1D(*shape.spec.arguments(), dtype=dtype, rng=1)  # no state saved by the timing
     ours_bytes = numpy_peak_bytes(lambda: ours(fresh))
     forget_gradients()  # freed before the profiler starts, whose events then balance
     torch_bytes = torch_peak_bytes(theirs)
@@ -294,20 +294,6 @@ def bench_case(shape: Shape, dtype: str) -> Result:
         memory_ratio=ours_bytes / torch_bytes if torch_bytes else float("inf"),
     )
 
-
-def _args(shape: Shape) -> tuple:
-    spec = shape.spec
-    return (
-        spec.in_channels,
-        spec.out_channels,
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        True,
-        spec.padding_mode,
-    )
 
 
 def check_goals(results: list[Result]) -> list[Goal]:

@@ -439,20 +439,7 @@ def _pick(module: ModuleType, word: str):
 
 def run_builtin(case: Case, tensors: Tensors) -> LayerRun:
     """Our Conv1D with the case's weights: forward x, backward dy."""
-    spec = case.spec
-    layer = Conv1D(
-        spec.in_channels,
-        spec.out_channels,
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-        spec.padding_mode,
-        dtype=case.dtype,
-        rng=0,
-    )
+    layer = Conv1D(*case.spec.arguments(), dtype=case.dtype, rng=0)
     layer.W, layer.b = tensors["W"], tensors.get("b")
     y = layer(tensors["x"])
     db, dW, dX = layer.backward(tensors["dy"])

@@ -8,7 +8,7 @@ parameter, its value and the rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from numbers import Integral
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -60,6 +60,10 @@ class ConvSpec:
     groups: int = 1
     bias: bool = True
     padding_mode: str = "zeros"
+
+    def arguments(self) -> tuple:
+        """The positional arguments of torch.nn.Conv1d, and of our Conv1D, in their order."""
+        return astuple(self)
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "kernel_size", "stride", "dilation", "groups"):

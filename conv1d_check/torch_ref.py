@@ -64,19 +64,7 @@ def conv1d(
     import torch
 
     dtype = getattr(torch, np.dtype(x.dtype).name)
-    layer = torch.nn.Conv1d(
-        spec.in_channels,
-        spec.out_channels,
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-        spec.padding_mode,
-        device=device,
-        dtype=dtype,
-    )
+    layer = torch.nn.Conv1d(*spec.arguments(), device=device, dtype=dtype)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(W))
         if b is not None:

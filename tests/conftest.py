@@ -6,19 +6,7 @@ from conv1d_check.spec import ConvSpec
 
 
 def make_layer(spec: ConvSpec, dtype=np.float64, seed: int = 0) -> Conv1D:
-    return Conv1D(
-        spec.in_channels,
-        spec.out_channels,
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-        spec.padding_mode,
-        dtype=dtype,
-        rng=seed,
-    )
+    return Conv1D(*spec.arguments(), dtype=dtype, rng=seed)
 
 
 def run_layer(layer: Conv1D, x: np.ndarray, dy_seed: int = 1) -> dict[str, np.ndarray]:
