@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from conv1d_check import Conv1D
+from conv1d_check import Conv1D, torch_ref
 from conv1d_check.spec import ConvSpec
+from conv1d_check.tolerance import Tolerance, compare, term_counts
 
 
 def make_layer(spec: ConvSpec, dtype=np.float64, seed: int = 0) -> Conv1D:
@@ -18,6 +19,18 @@ def run_layer(layer: Conv1D, x: np.ndarray, dy_seed: int = 1) -> dict[str, np.nd
     if db is not None:
         out["db"] = db
     return out
+
+
+def assert_float32_within_bound(layer: Conv1D, x: np.ndarray) -> None:
+    """float32 results stay float32 and within the rounding bound of the float64 truth."""
+    ours = run_layer(layer, x)
+    truth, abs_sums = torch_ref.oracle(layer.spec, x, layer.W, layer.b, ours["dy"])
+    counts = term_counts(layer.spec, *x.shape[::2])
+    for name, expected in truth.items():
+        assert ours[name].dtype == np.float32, name
+        allowed = Tolerance().allowed(expected, abs_sums[name], counts[name], np.float32)
+        error = compare(ours[name], expected, allowed)
+        assert error.passed, (name, error)
 
 
 @pytest.fixture

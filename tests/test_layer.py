@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import torch
-from conftest import make_layer, run_layer
+from conftest import assert_float32_within_bound, make_layer, run_layer
 from hypothesis import given, settings
 from strategies import cases
 
 from conv1d_check import Conv1D, reference, torch_ref
-from conv1d_check.tolerance import Tolerance, compare, term_counts
 
 
 def torch_side(layer: Conv1D, x: np.ndarray, dy: np.ndarray) -> dict[str, np.ndarray]:
@@ -36,18 +35,6 @@ def test_float32_within_the_rounding_bound(case):
     layer = make_layer(spec, dtype=np.float32)
     x = np.random.default_rng(3).standard_normal((batch, spec.in_channels, length))
     assert_float32_within_bound(layer, x.astype(np.float32))
-
-
-def assert_float32_within_bound(layer: Conv1D, x: np.ndarray) -> None:
-    """float32 results stay float32 and within the rounding bound of the float64 truth."""
-    ours = run_layer(layer, x)
-    truth, abs_sums = torch_ref.oracle(layer.spec, x, layer.W, layer.b, ours["dy"])
-    counts = term_counts(layer.spec, *x.shape[::2])
-    for name, expected in truth.items():
-        assert ours[name].dtype == np.float32, name
-        allowed = Tolerance().allowed(expected, abs_sums[name], counts[name], np.float32)
-        error = compare(ours[name], expected, allowed)
-        assert error.passed, (name, error)
 
 
 @settings(max_examples=150, deadline=None)
