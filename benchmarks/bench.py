@@ -49,9 +49,10 @@ from rich.progress import Progress
 from rich.table import Table
 from torch.profiler import ProfilerActivity, profile
 
-from conv1d_check import Conv1D, reference
-from conv1d_check.paths import choose_path
-from conv1d_check.spec import ConvSpec
+from conv1d_check import Conv1D
+from conv1d_check.nn import reference
+from conv1d_check.nn.paths import choose_path
+from conv1d_check.nn.spec import ConvSpec
 
 THREADS = os.cpu_count() or 1
 DTYPES = ("float64", "float32")
@@ -293,7 +294,6 @@ def bench_case(shape: Shape, dtype: str) -> Result:
         torch_bytes=torch_bytes,
         memory_ratio=ours_bytes / torch_bytes if torch_bytes else float("inf"),
     )
-
 
 
 def check_goals(results: list[Result]) -> list[Goal]:

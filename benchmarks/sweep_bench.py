@@ -30,12 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from conv1d_check import sweep, torch_ref
-from conv1d_check.case import Case
-from conv1d_check.config import Entry
-from conv1d_check.impls import run_builtin
-from conv1d_check.report import SweepProgress
-from conv1d_check.verify import check, make_tensors
+from conv1d_check.check import torch_side as torch_ref
+from conv1d_check.check.case import Case
+from conv1d_check.check.verify import check, make_tensors
+from conv1d_check.report.terminal import SweepProgress
+from conv1d_check.sweep import runner as sweep
+from conv1d_check.sweep.config import Entry
+from conv1d_check.usercode.conventions import run_builtin
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """

@@ -2,10 +2,10 @@
 
 __version__ = "0.1.0"
 
-from .case import Case
-from .layer import Conv1D
-from .spec import ConvSpec, InvalidParameter
-from .verify import CaseResult, assert_matches_torch, check
+from .check.case import Case
+from .check.verify import CaseResult, assert_matches_torch, check
+from .nn.layer import Conv1D
+from .nn.spec import ConvSpec, InvalidParameter
 
 __all__ = [
     "Case",

@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .case import FIELDS, Case, check_field
-from .spec import InvalidParameter
+from .check.case import FIELDS, Case, check_field
+from .nn.spec import InvalidParameter
 
 if TYPE_CHECKING:
-    from .config import Entry
+    from .sweep.config import Entry
 
 app = typer.Typer(
     add_completion=False,
@@ -238,7 +238,7 @@ def check_command(
     ] = False,
 ) -> None:
     """Check a 1-D convolution against torch.nn.Conv1d. With no options: the notebook's case."""
-    from .config import Entry
+    from .sweep.config import Entry
 
     case = Case(
         in_channels=in_channels,
@@ -276,7 +276,7 @@ def check_command(
         entries = _load(config, given)
     label = ""
     if part is not None:
-        from .sweep import shard as take_shard
+        from .sweep.runner import shard as take_shard
 
         entries = take_shard(entries, *part)
         label = f"shard {part[0]}/{part[1]}"
@@ -302,7 +302,7 @@ def _option_error(error: InvalidParameter) -> typer.Exit:
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
-    from .sweep import parse_shard
+    from .sweep.runner import parse_shard
 
     try:
         return None if text is None else parse_shard(text)
@@ -315,7 +315,7 @@ def _load(path: Path, given: dict[str, object]) -> list[Entry]:
 
     Every problem of the file goes to stderr, one a line, and the exit code is 2.
     """
-    from .config import ConfigError, load
+    from .sweep.config import ConfigError, load
 
     for name, value in given.items():
         try:
@@ -348,8 +348,10 @@ def _run(
 ) -> bool:
     """Run the sweep, report it on stdout (tables of what failed and a summary, or JSON) and
     in JUnit; True if every case passed. Interrupted: the partial report, then exit 130."""
-    from . import report, sweep, torch_ref
-    from .results_file import ResultsFileError
+    from .check import torch_side as torch_ref
+    from .report import terminal as report
+    from .sweep import runner as sweep
+    from .sweep.results_file import ResultsFileError
 
     try:
         for device in sorted({entry.case.device for entry in entries} - {"cpu"}):

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from conv1d_check import Conv1D, torch_ref
-from conv1d_check.spec import ConvSpec
-from conv1d_check.tolerance import Tolerance, compare, term_counts
+from conv1d_check import Conv1D
+from conv1d_check.check import torch_side as torch_ref
+from conv1d_check.check.tolerance import Tolerance, compare, term_counts
+from conv1d_check.nn.spec import ConvSpec
 
 
 def make_layer(spec: ConvSpec, dtype=np.float64, seed: int = 0) -> Conv1D:

@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from conv1d_check.spec import PADDING_MODES, ConvSpec
+from conv1d_check.nn.spec import PADDING_MODES, ConvSpec
 
 
 def min_length(spec: ConvSpec) -> int:

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conv1d_check.cli import app, main
-from conv1d_check.config import ConfigError, load
+from conv1d_check.sweep.config import ConfigError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").iterdir())

@@ -14,7 +14,7 @@ import pytest
 
 from conv1d_check import check
 from conv1d_check.cli import main
-from conv1d_check.impls import detect, load
+from conv1d_check.usercode.conventions import detect, load
 
 LAYERS = Path(__file__).parent / "layers"
 
@@ -213,9 +213,7 @@ def test_a_module_path_with_a_sibling_import(tmp_path, monkeypatch):
 
 
 def test_a_file_importing_its_sibling_module(tmp_path):
-    (tmp_path / "helpers.py").write_text(
-        (LAYERS / "correct_vectorised_im2col.py").read_text()
-    )
+    (tmp_path / "helpers.py").write_text((LAYERS / "correct_vectorised_im2col.py").read_text())
     (tmp_path / "mine.py").write_text("from helpers import Conv1D\n")
     assert check(impl=f"{tmp_path / 'mine.py'}:Conv1D").status == "pass"
 

@@ -7,7 +7,9 @@ from conftest import assert_float32_within_bound, make_layer, run_layer
 from hypothesis import given, settings
 from strategies import cases
 
-from conv1d_check import Conv1D, reference, torch_ref
+from conv1d_check import Conv1D
+from conv1d_check.check import torch_side as torch_ref
+from conv1d_check.nn import reference
 
 
 def torch_side(layer: Conv1D, x: np.ndarray, dy: np.ndarray) -> dict[str, np.ndarray]:

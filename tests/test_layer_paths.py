@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases, min_length, specs
 
-from conv1d_check import layer as layer_module
-from conv1d_check import paths, reference, torch_ref
-from conv1d_check.spec import ConvSpec
+from conv1d_check.check import torch_side as torch_ref
+from conv1d_check.nn import layer as layer_module
+from conv1d_check.nn import paths, reference
+from conv1d_check.nn.spec import ConvSpec
 
 PATHS = sorted(paths.PATHS)
 

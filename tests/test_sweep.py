@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conv1d_check import sweep
+from conv1d_check.check.verify import CaseResult
 from conv1d_check.cli import app, main
-from conv1d_check.config import load
-from conv1d_check.report import SweepProgress
-from conv1d_check.results_file import from_record
-from conv1d_check.verify import CaseResult
+from conv1d_check.report.terminal import SweepProgress
+from conv1d_check.sweep import runner as sweep
+from conv1d_check.sweep.config import load
+from conv1d_check.sweep.results_file import from_record
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ROOT / "tests" / "layers"
@@ -291,9 +291,8 @@ def wait_for_lines(path: Path, count: int, timeout: float = 30) -> None:
 
 
 def test_progress_in_a_log_is_a_line_at_each_tenth(capsys):
+    from conv1d_check.check.case import Case
     from rich.console import Console
-
-    from conv1d_check.case import Case
 
     progress = SweepProgress(Console(file=sys.stderr, force_terminal=False), gap=0)
     progress.start(20)

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases
 
-from conv1d_check import reference
-from conv1d_check.tolerance import Tolerance, compare, gamma, term_counts, unit_roundoff
+from conv1d_check.check.tolerance import Tolerance, compare, gamma, term_counts, unit_roundoff
+from conv1d_check.nn import reference
 
 
 def test_unit_roundoff_is_half_an_ulp_of_one():

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases
 
-from conv1d_check import Case, InvalidParameter, assert_matches_torch, check, impls
-from conv1d_check.verify import make_tensors
+from conv1d_check import Case, InvalidParameter, assert_matches_torch, check
+from conv1d_check.check.verify import make_tensors
+from conv1d_check.usercode import conventions as impls
 
 
 def case_from(spec, batch, length, **extra):

@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from .verify import CaseResult
+from ..check.verify import CaseResult
 
 STYLES = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "yellow"}
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import ConvSpec
+from ..nn.spec import ConvSpec
 
 TENSORS = ("y", "dX", "dW", "db")
 U64 = np.finfo(np.float64).eps / 2

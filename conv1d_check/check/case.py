@@ -14,7 +14,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
-from .spec import PADDING_MODES, ConvSpec, InvalidParameter, _padding, as_int
+from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, _padding, as_int
 
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")

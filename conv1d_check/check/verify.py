@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from . import impls, torch_ref
+from ..usercode import conventions as impls
+from . import torch_side
 from .case import Case
 from .diagnose import Evidence, diagnose, explain, strips
 from .tolerance import TENSORS, TensorError, Tolerance, compare, term_counts
@@ -130,9 +131,9 @@ def _run(case: Case) -> CaseResult:
     if run.status != "ok":
         return outcome
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
-    truth, abs_sums = torch_ref.oracle(*args)
+    truth, abs_sums = torch_side.oracle(*args)
     same_as_oracle = case.device == "cpu" and case.dtype == "float64"
-    theirs = truth if same_as_oracle else torch_ref.conv1d(*args, case.device, case.tf32)
+    theirs = truth if same_as_oracle else torch_side.conv1d(*args, case.device, case.tf32)
     tolerance = Tolerance(case.atol, case.rtol)
     counts = term_counts(case.spec, case.batch, case.length)
     problems = []

@@ -22,12 +22,12 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-from . import impls
-from .case import Case
-from .impls import LayerRun, Tensors
+from ..check.case import Case
+from . import conventions as impls
+from .conventions import LayerRun, Tensors
 
 OUTPUT_LIMIT = 20_000  # characters of the layer's printed output that are kept
-PACKAGE = str(Path(__file__).parent)
+PACKAGE = str(Path(__file__).parents[1])
 
 
 @cache
@@ -37,7 +37,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["numpy", "conv1d_check.impls"])
+    context.set_forkserver_preload(["numpy", "conv1d_check.usercode.conventions"])
     return context
 
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .case import Case
+from ..check.case import Case
+from ..check.verify import CaseResult, check
 from .config import Entry
 from .results_file import ResultsFile
-from .verify import CaseResult, check
 
 STARTING = os.path.join("multiprocessing", "process.py")  # where Process.start is
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .case import BUILTIN, Case
-from .layer import Conv1D
+from ..check.case import BUILTIN, Case
+from ..nn.layer import Conv1D
 
 Tensors = dict[str, np.ndarray]
 

@@ -14,9 +14,9 @@ from functools import cached_property
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import torch_ref
+from ..nn.padding import fold, pad
+from . import torch_side
 from .case import Case
-from .padding import fold, pad
 from .tolerance import TensorError, Tolerance, term_counts
 
 Tensors = dict[str, np.ndarray]
@@ -68,7 +68,7 @@ class Evidence:
     def truth_with(self, **changes: np.ndarray) -> Tensors:
         """The float64 truth for modified inputs (x, W, b, dy)."""
         inputs = self.inputs64 | changes
-        return torch_ref.conv1d(
+        return torch_side.conv1d(
             self.case.spec, inputs["x"], inputs["W"], inputs.get("b"), inputs["dy"]
         )
 

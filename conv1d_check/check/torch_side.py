@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .spec import ConvSpec
+from ..nn.spec import ConvSpec
 
 Tensors = dict[str, np.ndarray]
 

@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .case import FIELDS, Case
+from ..check.case import FIELDS, Case
+from ..check.tolerance import TensorError
+from ..check.verify import CaseResult
+from ..report.terminal import to_json
 from .config import Entry
-from .report import to_json
-from .tolerance import TensorError
-from .verify import CaseResult
 
 
 class ResultsFileError(ValueError):

@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
-from .case import FIELDS, Case, check_field
-from .spec import InvalidParameter
+from ..check.case import FIELDS, Case, check_field
+from ..nn.spec import InvalidParameter
 
 ALIASES = {"in": "in_channels", "out": "out_channels"}
 SECTIONS = ("defaults", "grid", "case")

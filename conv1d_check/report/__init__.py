@@ -1,0 +1,1 @@
+"""Everything that writes results for people or machines: terminal, JSON, JUnit."""

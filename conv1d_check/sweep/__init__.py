@@ -1,0 +1,1 @@
+"""Many cases: config files, the runner (shards, jobs), the results file."""

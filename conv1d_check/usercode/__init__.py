@@ -1,0 +1,1 @@
+"""Running a user's layer: finding it, driving it in its calling convention, isolating it."""
