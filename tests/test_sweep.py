@@ -291,8 +291,9 @@ def wait_for_lines(path: Path, count: int, timeout: float = 30) -> None:
 
 
 def test_progress_in_a_log_is_a_line_at_each_tenth(capsys):
-    from conv1d_check.check.case import Case
     from rich.console import Console
+
+    from conv1d_check.check.case import Case
 
     progress = SweepProgress(Console(file=sys.stderr, force_terminal=False), gap=0)
     progress.start(20)

@@ -71,7 +71,7 @@ class Conv1D:
         self.W = uniform(-bound, bound, self.spec.weight_shape).astype(dtype)
         self.b = uniform(-bound, bound, out_channels).astype(dtype) if bias else None
         self.dW = self.db = self.dX = None
-        self._x = None
+        self._x = self._backward = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -84,8 +84,8 @@ class Conv1D:
         spec, W = self.spec, self._weight(x.dtype)
         n, _, length = x.shape
         l_out = spec.output_length(length)
-        self._path = choose_path(spec, n, length)
-        y_path, self._saved = PATHS[self._path][0](spec, x, W, l_out)
+        forward = PATHS[choose_path(spec, n, length)]
+        y_path, self._backward = forward(spec, x, W, l_out)  # the path's backward, bound to x
         y = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
         if self.b is None:
             np.copyto(y, y_path)
@@ -110,7 +110,7 @@ class Conv1D:
                 f"delta has shape {tuple(np.shape(delta))}: it must match the output, {shown}",
             )
         W = self._weight(x.dtype)
-        self.dW, dxp = PATHS[self._path][1](spec, self._saved, W, dy)
+        self.dW, dxp = self._backward(W, dy)
         self.db = dy.sum(axis=(0, 2)) if self.b is not None else None
         dX = fold(dxp, *spec.pads, spec.padding_mode)  # a new (N, C_in, L), C-contiguous
         self.dX = dX[0] if self._unbatched else dX

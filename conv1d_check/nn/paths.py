@@ -17,6 +17,8 @@ samples or positions. `choose_path` picks the path by shape:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -59,9 +61,12 @@ def choose_path(spec: ConvSpec, batch: int, length: int) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # The paths. Forward takes x (N, C_in, L) unpadded, W in the computation's dtype and L_out; it
-# returns y (N, C_out, L_out), possibly a view into its own layout, and what its backward needs.
-# Backward takes that, W and dy (N, C_out, L_out) and returns dW and dxp (N, C_in, Lp), the
-# gradient of the padded input, possibly a view; the layer adds the bias and folds the padding.
+# returns y (N, C_out, L_out), possibly a view into its own layout, and its own backward: the
+# path's backward function with what it needs from the forward bound by name. That backward
+# takes W and dy (N, C_out, L_out) and returns dW and dxp (N, C_in, Lp), the gradient of the
+# padded input, possibly a view; the layer adds the bias and folds the padding.
+
+Backward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _padded(spec: ConvSpec, x: np.ndarray, channels_first: bool = False) -> np.ndarray:
@@ -89,7 +94,9 @@ def _tap_offsets(spec: ConvSpec) -> list[tuple[int, int]]:
     return [divmod(k * spec.dilation, spec.stride) for k in range(spec.kernel_size)]
 
 
-def _taps_forward(spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int):
+def _taps_forward(
+    spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int
+) -> tuple[np.ndarray, Backward]:
     """y = Σ_k W[:, :, k] @ x_k, x_k the columns of tap k's phase from its shift on.
 
     Channels first, the samples side by side: column j = n·P + t is sample n, position t.
@@ -111,12 +118,20 @@ def _taps_forward(spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int):
         else:
             y[..., :used] += np.matmul(W_taps[k], x_k, out=product)
     y = y.reshape(spec.out_channels, n, phase)[..., :l_out].transpose(1, 0, 2)
-    return y, (phases, xc.shape)
+    return y, partial(_taps_backward, spec, phases=phases, padded_shape=xc.shape)
 
 
-def _taps_backward(spec: ConvSpec, saved, W: np.ndarray, dy: np.ndarray):
-    """dW[:, :, k] = dy @ x_kᵀ and dx_k += W[:, :, k]ᵀ @ dy, tap by tap, on the same columns."""
-    phases, (channels, n, padded) = saved
+def _taps_backward(
+    spec: ConvSpec,
+    W: np.ndarray,
+    dy: np.ndarray,
+    *,
+    phases: np.ndarray,
+    padded_shape: tuple[int, int, int],
+):
+    """dW[:, :, k] = dy @ x_kᵀ and dx_k += W[:, :, k]ᵀ @ dy, tap by tap, on the same columns:
+    `phases` (stride, C_in, N·P) as the forward laid them out, from the padded (C, N, Lp)."""
+    channels, n, padded = padded_shape
     groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
     l_out = dy.shape[-1]
     phase = -(-padded // spec.stride)
@@ -142,7 +157,9 @@ def _taps_backward(spec: ConvSpec, saved, W: np.ndarray, dy: np.ndarray):
     return dW, dxc.transpose(1, 0, 2)
 
 
-def _columns_forward(spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int):
+def _columns_forward(
+    spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int
+) -> tuple[np.ndarray, Backward]:
     """y = W_g @ columns, columns (G, C_in/G · K, N·L_out) the windows copied once (im2col)."""
     xp = _padded(spec, x)
     n = xp.shape[0]
@@ -151,12 +168,15 @@ def _columns_forward(spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int):
     windows = windows.reshape(n, groups, in_g, l_out, kernel)  # a view: (N, G, C, L_out, K)
     cols = windows.transpose(1, 2, 4, 0, 3).reshape(groups, in_g * kernel, n * l_out)
     y = W.reshape(groups, spec.out_per_group, in_g * kernel) @ cols
-    return y.reshape(spec.out_channels, n, l_out).transpose(1, 0, 2), (cols, xp.shape[-1])
+    y = y.reshape(spec.out_channels, n, l_out).transpose(1, 0, 2)
+    return y, partial(_columns_backward, spec, cols=cols, padded=xp.shape[-1])
 
 
-def _columns_backward(spec: ConvSpec, saved, W: np.ndarray, dy: np.ndarray):
-    """dW = dy @ columnsᵀ; dcolumns = Wᵀ @ dy, scattered back onto the input tap by tap."""
-    cols, padded = saved
+def _columns_backward(
+    spec: ConvSpec, W: np.ndarray, dy: np.ndarray, *, cols: np.ndarray, padded: int
+):
+    """dW = dy @ columnsᵀ; dcolumns = Wᵀ @ dy, scattered back onto the input tap by tap:
+    `cols` (G, C_in/G · K, N·L_out) the forward's windows, `padded` the length Lp."""
     n, _, l_out = dy.shape
     groups, taps = spec.groups, spec.in_per_group * spec.kernel_size
     dy = dy.transpose(1, 0, 2).reshape(groups, spec.out_per_group, n * l_out)
@@ -211,7 +231,9 @@ def _band_indices(spec: ConvSpec, blocks: _Blocks) -> tuple[np.ndarray, np.ndarr
     return t * spec.stride + k * spec.dilation, np.broadcast_to(t, (spec.kernel_size, blocks.size))
 
 
-def _banded_forward(spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int):
+def _banded_forward(
+    spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int
+) -> tuple[np.ndarray, Backward]:
     """y blocks = segments (G, N·nb, C_in/G · S) @ band (G, C_in/G · S, C_out/G · B)."""
     xp = _padded(spec, x)
     n, _, padded = xp.shape
@@ -229,7 +251,7 @@ def _banded_forward(spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int):
     y = segments @ _band(spec, W, blocks)  # (G, N·nb, C_out/G · B)
     y = y.reshape(groups, n, blocks.count, out_g, blocks.size).transpose(1, 0, 3, 2, 4)
     y = y.reshape(n, spec.out_channels, blocks.count * blocks.size)[..., :l_out]
-    return y, (segments, padded)
+    return y, partial(_banded_backward, spec, segments=segments, padded=padded)
 
 
 def _cut_into_blocks(spec: ConvSpec, dy: np.ndarray, blocks: _Blocks) -> np.ndarray:
@@ -247,10 +269,11 @@ def _cut_into_blocks(spec: ConvSpec, dy: np.ndarray, blocks: _Blocks) -> np.ndar
     return dy_blocks.reshape(groups, n * blocks.count, out_g * blocks.size)
 
 
-def _banded_backward(spec: ConvSpec, saved, W: np.ndarray, dy: np.ndarray):
+def _banded_backward(
+    spec: ConvSpec, W: np.ndarray, dy: np.ndarray, *, segments: np.ndarray, padded: int
+):
     """dband = segmentsᵀ @ dy, summed along its band into dW; dsegments = dy @ bandᵀ,
-    overlap-added back onto the input."""
-    segments, padded = saved
+    overlap-added back onto the input: `segments` (G, N·nb, C_in/G · S) the forward's."""
     groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
     n, _, l_out = dy.shape
     blocks = _Blocks.of(spec, l_out)
@@ -280,8 +303,5 @@ def _banded_backward(spec: ConvSpec, saved, W: np.ndarray, dy: np.ndarray):
     return dW, dxp[..., :padded]
 
 
-PATHS = {
-    TAPS: (_taps_forward, _taps_backward),
-    COLUMNS: (_columns_forward, _columns_backward),
-    BANDED: (_banded_forward, _banded_backward),
-}
+PATHS = {TAPS: _taps_forward, COLUMNS: _columns_forward, BANDED: _banded_forward}
+"""Each path's forward: (spec, x, W, L_out) -> (y, its backward (W, dy) -> (dW, dxp))."""
