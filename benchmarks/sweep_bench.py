@@ -36,7 +36,7 @@ from conv1d_check.check.verify import check, make_tensors
 from conv1d_check.report.terminal import SweepProgress
 from conv1d_check.sweep import runner as sweep
 from conv1d_check.sweep.config import Entry
-from conv1d_check.usercode.conventions import run_builtin
+from conv1d_check.usercode.builtin import run_builtin
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """
@@ -83,7 +83,7 @@ def bare(cases: list[Case], tensors: list[dict], always_torch: bool) -> float:
     start = time.perf_counter()
     for case, t in zip(cases, tensors, strict=True):
         args = (case.spec, t["x"], t["W"], t.get("b"), t["dy"])
-        run_builtin(case, t)
+        run_builtin(case.spec, t)
         if always_torch or case.dtype != "float64":
             torch_ref.conv1d(*args)
         torch_ref.oracle(*args)

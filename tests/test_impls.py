@@ -14,7 +14,8 @@ import pytest
 
 from conv1d_check import check
 from conv1d_check.cli import main
-from conv1d_check.usercode.conventions import detect, load
+from conv1d_check.usercode.conventions import detect
+from conv1d_check.usercode.discover import load
 
 LAYERS = Path(__file__).parent / "layers"
 
@@ -116,7 +117,7 @@ def test_a_bug_that_the_case_does_not_reach_passes(name, params):
 def test_a_parameter_the_constructor_lacks_skips_the_case_with_the_reason():
     result = check(impl=impl("no_padding_support.py:Conv1D", "broken"), padding=2)
     assert result.status == "skip"
-    assert result.message == "the layer's constructor takes no padding=2"
+    assert result.message == "the layer's constructor takes no padding=2 (run with --padding 0)"
     assert check(impl=impl("no_padding_support.py:Conv1D", "broken")).status == "pass"
 
 

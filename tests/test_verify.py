@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from strategies import cases
 
 from conv1d_check import Case, InvalidParameter, assert_matches_torch, check
+from conv1d_check.check import verify
 from conv1d_check.check.verify import make_tensors
-from conv1d_check.usercode import conventions as impls
+from conv1d_check.usercode.builtin import run_builtin
 
 
 def case_from(spec, batch, length, **extra):
@@ -71,8 +72,8 @@ def perturbed(name, index, relative):
     """A run_layer that gives the builtin layer's results with one element nudged."""
 
     def run(case, tensors):
-        run = impls.run_builtin(case, tensors)
-        run.outputs[name][index] *= 1 + relative
+        run = run_builtin(case.spec, tensors)
+        run.tensors[name][index] *= 1 + relative
         return run
 
     return run
@@ -90,7 +91,7 @@ def perturbed(name, index, relative):
     ],
 )
 def test_one_wrong_element_fails_and_is_located(monkeypatch, name, index, dtype, relative):
-    monkeypatch.setattr(impls, "run_layer", perturbed(name, index, relative))
+    monkeypatch.setattr(verify, "run_layer", perturbed(name, index, relative))
     result = check(dtype=dtype)
     assert result.status == "fail"
     assert result.errors[name].mismatched == 1
@@ -101,7 +102,7 @@ def test_one_wrong_element_fails_and_is_located(monkeypatch, name, index, dtype,
 
 def test_assert_matches_torch_raises_with_the_explanation(monkeypatch):
     assert_matches_torch(kernel_size=5, dtype="float32")
-    monkeypatch.setattr(impls, "run_layer", perturbed("dX", (0, 0, 0), 1e-6))
+    monkeypatch.setattr(verify, "run_layer", perturbed("dX", (0, 0, 0), 1e-6))
     with pytest.raises(
         AssertionError, match=r"(?s)dX: 1 / 480 elements .* Worst at index \(0, 0, 0\)"
     ):
@@ -115,11 +116,11 @@ def test_invalid_parameters_raise_before_anything_runs():
 
 def test_a_wrong_shape_is_a_failure_not_a_crash(monkeypatch):
     def run(case, tensors):
-        run = impls.run_builtin(case, tensors)
-        run.outputs["dX"] = run.outputs["dX"][..., :-1]
+        run = run_builtin(case.spec, tensors)
+        run.tensors["dX"] = run.tensors["dX"][..., :-1]
         return run
 
-    monkeypatch.setattr(impls, "run_layer", run)
+    monkeypatch.setattr(verify, "run_layer", run)
     result = check()
     assert result.status == "fail"
     assert "dX: shape (3, 8, 19), expected (3, 8, 20)" in result.message
@@ -128,11 +129,11 @@ def test_a_wrong_shape_is_a_failure_not_a_crash(monkeypatch):
 
 def test_a_wrong_dtype_is_a_failure(monkeypatch):
     def run(case, tensors):
-        run = impls.run_builtin(case, tensors)
-        run.outputs["y"] = run.outputs["y"].astype(np.float64)
+        run = run_builtin(case.spec, tensors)
+        run.tensors["y"] = run.tensors["y"].astype(np.float64)
         return run
 
-    monkeypatch.setattr(impls, "run_layer", run)
+    monkeypatch.setattr(verify, "run_layer", run)
     result = check(dtype="float32")
     assert result.status == "fail"
     assert "y: dtype float64 in a float32 check" in result.message

@@ -6,20 +6,17 @@ stride 2, seed 10, float64.
 
 from __future__ import annotations
 
-import ast
-import sys
 from dataclasses import dataclass, fields
 from functools import cached_property
-from importlib.machinery import PathFinder
-from pathlib import Path
 from typing import Any
 
 from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, _padding, as_int
+from ..usercode.conventions import CONVENTIONS
+from ..usercode.discover import check_target
+from ..usercode.protocol import BUILTIN
 
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")
-BUILTIN = "builtin"
-CONVENTIONS = ("seed", "mytorch", "layer", "functional")
 
 
 @dataclass(frozen=True)
@@ -93,8 +90,8 @@ class Case:
         if not self.timeout > 0:
             raise InvalidParameter("timeout", f"timeout={self.timeout}: must be positive")
         if self.convention is not None:
-            _one_of("convention", self.convention, CONVENTIONS)
-        _check_impl(self.impl)
+            _one_of("convention", self.convention, tuple(CONVENTIONS))
+        check_target(self.impl)
         return self
 
     @property
@@ -153,7 +150,7 @@ def check_field(name: str, value: object) -> None:
         _one_of(name, value, CHOICES[name])
     elif name == "convention":
         if value is not None:
-            _one_of(name, value, CONVENTIONS)
+            _one_of(name, value, tuple(CONVENTIONS))
     elif name in ("bias", "tf32"):
         if not isinstance(value, bool):
             raise InvalidParameter(name, f"{name}={value!r}: must be true or false")
@@ -168,7 +165,7 @@ def check_field(name: str, value: object) -> None:
     elif name == "impl":
         if not isinstance(value, str):
             raise InvalidParameter(name, f"impl={value!r}: must be a string")
-        _check_impl(value)
+        check_target(value)
     else:
         raise InvalidParameter(name, f"{name}: no such parameter")
 
@@ -176,53 +173,3 @@ def check_field(name: str, value: object) -> None:
 def _one_of(param: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise InvalidParameter(param, f"{param}={value!r}: must be one of {', '.join(allowed)}")
-
-
-def _check_impl(impl: str) -> None:
-    """The file or module that `impl` names must exist, and a file must define the name.
-
-    Nothing of the user's code runs here: the file is parsed, not imported.
-    """
-    if impl == BUILTIN:
-        return
-    target, _, name = impl.partition(":")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.is_file():
-            raise InvalidParameter("impl", f"impl={impl!r}: no such file {target}")
-        defined = _top_level_names(path)
-        if name and defined is not None and name not in defined:
-            raise InvalidParameter(
-                "impl",
-                f"impl={impl!r}: {path.name} defines no {name!r} "
-                f"(it defines: {', '.join(sorted(defined)) or 'nothing'})",
-            )
-    elif not _importable(target.split(".")[0]):
-        raise InvalidParameter("impl", f"impl={impl!r}: no module named {target.split('.')[0]!r}")
-
-
-def _importable(package: str) -> bool:
-    """`package` can be imported from the working directory (where --impl looks first) or
-    from the import path."""
-    search = [str(Path.cwd()), *sys.path]
-    return package in sys.modules or PathFinder.find_spec(package, search) is not None
-
-
-def _top_level_names(path: Path) -> set[str] | None:
-    """Names a file binds at top level; None when it cannot tell (a syntax error, import *)."""
-    try:
-        tree = ast.parse(path.read_text(), str(path))
-    except (SyntaxError, UnicodeDecodeError):
-        return None
-    names = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            return None
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {t.id for t in targets if isinstance(t, ast.Name)}
-    return names

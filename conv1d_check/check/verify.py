@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..usercode import conventions as impls
+from ..usercode.builtin import run_builtin
+from ..usercode.isolation import run_isolated
+from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
 from . import torch_side
 from .case import Case
 from .diagnose import Evidence, diagnose, explain, strips
@@ -117,18 +119,25 @@ def check(case: Case | None = None, /, **params: Any) -> CaseResult:
     return result
 
 
+def run_layer(case: Case, tensors: Tensors) -> LayerRun:
+    """The case's layer on its tensors: ours in this process, a user's in a child process."""
+    if case.impl == BUILTIN:
+        return run_builtin(case.spec, tensors)
+    return run_isolated(Job(case.impl, case.convention, case.spec), tensors, case.timeout)
+
+
 def _run(case: Case) -> CaseResult:
     tensors = make_tensors(case)
-    run = impls.run_layer(case, tensors)
+    run = run_layer(case, tensors)
     outcome = CaseResult(
         case,
-        run.status,
+        str(run.status),
         message=run.message,
         notes=run.notes,
         convention=run.convention,
-        layer_output=run.output,
+        layer_output=run.printed,
     )
-    if run.status != "ok":
+    if run.status != RunStatus.OK:
         return outcome
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
     truth, abs_sums = torch_side.oracle(*args)
@@ -141,7 +150,7 @@ def _run(case: Case) -> CaseResult:
         allowed = tolerance.allowed(truth[name], abs_sums[name], counts[name], np.dtype(case.dtype))
         outcome.shapes[name] = truth[name].shape
         outcome.torch_errors[name] = compare(theirs[name], truth[name], allowed)
-        actual = run.outputs.get(name)
+        actual = run.tensors.get(name)
         problem = _shape_or_dtype_problem(name, actual, truth[name], case.dtype)
         if problem:
             problems.append((name, problem))
@@ -153,7 +162,7 @@ def _run(case: Case) -> CaseResult:
         [text for _, text in problems] + [explain(n, outcome.errors[n], tolerance) for n in failed]
     )
     if outcome.status == "fail":
-        evidence = Evidence(case, tensors, run.outputs, truth, abs_sums, run.initial)
+        evidence = Evidence(case, tensors, run.tensors, truth, abs_sums, run.initial)
         wrong = {n for n, _ in problems} | set(failed)
         outcome.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
         outcome.where = {name: strips(evidence, name) for name in failed}

@@ -1,0 +1,136 @@
+"""Finding the user's layer: what `--impl` names, checked without running it, then loaded.
+
+`impl` is `path/to/file.py[:Name]` or `package.module[:Name]`; without a name it is a module of
+functions. In the Python API it may also be a `Path`, a class or a module, turned into that form
+by `as_impl`.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import inspect
+import sys
+from importlib.machinery import PathFinder
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..nn.spec import InvalidParameter
+from .protocol import BUILTIN, Unusable
+
+
+def as_impl(value: object) -> str:
+    """`impl` as its string form: a str as it is; a Path, a class or a module as the file that
+    defines it, with the class's name."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, ModuleType):
+        return _defining_file(value, value)
+    if inspect.isclass(value):
+        if "<locals>" in value.__qualname__:
+            raise InvalidParameter(
+                "impl", f"impl={value.__qualname__}: define the class at a module's top level"
+            )
+        module = sys.modules.get(value.__module__)
+        return f"{_defining_file(module, value)}:{value.__qualname__}"
+    raise WrongImplType(
+        "impl", f"impl={type(value).__name__}: must be a str, Path, class or module"
+    )
+
+
+class WrongImplType(InvalidParameter, TypeError):
+    """`impl` is none of the things that can name a layer."""
+
+
+def _defining_file(module: ModuleType | None, what: object) -> str:
+    path = getattr(module, "__file__", None)
+    if not path or not path.endswith(".py"):
+        raise InvalidParameter("impl", f"impl={what!r}: it is not defined in a .py file")
+    return str(Path(path).resolve())
+
+
+def check_target(impl: str) -> None:
+    """The file or module that `impl` names must exist, and a file must define the name.
+
+    Nothing of the user's code runs here: the file is parsed, not imported.
+    """
+    if impl == BUILTIN:
+        return
+    target, _, name = impl.partition(":")
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            what = "a directory" if path.is_dir() else "no such file"
+            raise InvalidParameter("impl", f"impl={impl!r}: {what} {target}")
+        defined = _top_level_names(path)
+        top = name.split(".")[0]
+        if top and defined is not None and top not in defined:
+            raise InvalidParameter(
+                "impl",
+                f"impl={impl!r}: {path.name} defines no {top!r} "
+                f"(it defines: {', '.join(sorted(defined)) or 'nothing'})",
+            )
+    elif not _importable(target.split(".")[0]):
+        raise InvalidParameter("impl", f"impl={impl!r}: no module named {target.split('.')[0]!r}")
+
+
+def _importable(package: str) -> bool:
+    """`package` can be imported from the working directory (where --impl looks first) or
+    from the import path."""
+    search = [str(Path.cwd()), *sys.path]
+    return package in sys.modules or PathFinder.find_spec(package, search) is not None
+
+
+def _top_level_names(path: Path) -> set[str] | None:
+    """Names a file binds at top level; None when it cannot tell (a syntax error, import *)."""
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return None
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def load(impl: str) -> Any:
+    """The object `impl` names: `file.py[:Name]` or `package.module[:Name]`; a dotted Name
+    reaches a nested class.
+
+    A file's folder goes first on the import path, since coursework files import their
+    siblings. Without a name the module itself is returned.
+    """
+    target, _, name = impl.partition(":")
+    if target.endswith(".py"):
+        path = Path(target).resolve()
+        sys.path.insert(0, str(path.parent))
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, str(Path.cwd()))
+        module = importlib.import_module(target)
+    found = module
+    for part in name.split(".") if name else []:
+        if not hasattr(found, part):
+            classes = [
+                n for n, v in vars(module).items() if inspect.isclass(v) and not n.startswith("_")
+            ]
+            raise Unusable(
+                f"{target} has no {name!r} (it defines: {', '.join(classes) or 'no classes'})"
+            )
+        found = getattr(found, part)
+    return found
