@@ -1,4 +1,7 @@
-"""The error metrics and the pass rule, against values worked out by hand and against torch."""
+"""The error metrics and the pass rule, against values worked out by hand, against torch, and
+against sums accumulated as correct layers accumulate them."""
+
+import math
 
 import numpy as np
 import pytest
@@ -7,13 +10,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases
 
-from conv1d_check.check.tolerance import Tolerance, compare, gamma, term_counts, unit_roundoff
+from conv1d_check.check.tolerance import (
+    CONFIDENCE,
+    EXPLICIT,
+    PROBABLE,
+    U64,
+    WORST_CASE,
+    Allowance,
+    Sums,
+    Tolerance,
+    compare,
+    gamma,
+    term_counts,
+    unit_roundoff,
+)
 from conv1d_check.nn import reference
+
+U32 = 2.0**-24
+
+
+def allowance(allowed, worst=None):
+    allowed = np.asarray(allowed, dtype=float)
+    return Allowance(allowed, None if worst is None else np.asarray(worst, dtype=float))
 
 
 def test_unit_roundoff_is_half_an_ulp_of_one():
     assert unit_roundoff(np.float64) == 2.0**-53
-    assert unit_roundoff(np.float32) == 2.0**-24
+    assert unit_roundoff(np.float32) == U32
 
 
 def test_gamma_by_hand():
@@ -21,32 +44,83 @@ def test_gamma_by_hand():
     assert gamma(200, 0.01) == np.inf  # n·u >= 1: no bound
 
 
+def test_the_allowance_is_the_smaller_bound_plus_the_oracles_own():
+    """Two elements of 100 terms: Σ|t| = 80 and 20, ‖t‖₂ = 10 and 10, s = 3 and 15."""
+    sums = Sums(np.array([3.0, 15.0]), np.array([80.0, 20.0]), np.array([10.0, 10.0]), 100)
+    got = Tolerance().allowance(sums, "float32")
+
+    def bound(u, s, abs_sum, rss):
+        worst = 100 * u / (1 - 100 * u) * abs_sum
+        return min(worst, CONFIDENCE * 10 * u * max(s, rss)), worst
+
+    for i, (s, a, r) in enumerate([(3.0, 80.0, 10.0), (15.0, 20.0, 10.0)]):
+        (ours, worst), (oracle, oracle_worst) = bound(U32, s, a, r), bound(U64, s, a, r)
+        assert got.allowed[i] == pytest.approx(ours + oracle, rel=1e-12)
+        assert got.worst_case[i] == pytest.approx(worst + oracle_worst, rel=1e-12)
+    # 12·10·u·10 = 1200u beats γ·80 ≈ 8000u; for the second, 12·10·u·15 = 1800u beats 2000u
+    assert got.rule_at((0,)) == got.rule_at((1,)) == PROBABLE
+
+
+def test_few_terms_are_judged_by_the_worst_case_bound():
+    sums = Sums(np.array([1.0]), np.array([1.5]), np.array([1.2]), 3)
+    got = Tolerance().allowance(sums, "float64")
+    assert got.rule_at((0,)) == WORST_CASE
+    assert got.allowed[0] == pytest.approx(2 * gamma(3, U64) * 1.5)
+
+
+def test_a_sum_too_long_for_the_worst_case_still_has_a_finite_bound():
+    n = 2**25  # n·u >= 1 in float32: γ_n is infinite
+    sums = Sums(np.array([0.0]), np.array([1e7]), np.array([5e3]), n)
+    got = Tolerance().allowance(sums, "float32")
+    assert np.isinf(got.worst_case[0]) and np.isfinite(got.allowed[0])
+    assert got.allowed[0] == pytest.approx(CONFIDENCE * math.sqrt(n) * 5e3 * (U32 + U64))
+
+
 def test_compare_counts_and_locates_the_worst_element_relative_to_its_bound():
     expected = np.array([[1.0, 2.0], [0.0, 4.0]])
     actual = np.array([[1.1, 2.0], [0.05, 4.3]])
-    allowed = np.array([[0.2, 0.1], [0.01, 0.2]])
-    error = compare(actual, expected, allowed)
+    error = compare(actual, expected, allowance([[0.2, 0.1], [0.01, 0.2]]))
     # excesses: 0.1/0.2, 0, 0.05/0.01 = 5 (the worst), 0.3/0.2 = 1.5
     assert error.mismatched == 2 and error.total == 4
     assert error.worst_index == (1, 0) and error.allowed == 0.01
+    assert error.share == pytest.approx(5)
     assert error.worst_actual == 0.05 and error.worst_expected == 0.0
     assert error.max_abs == pytest.approx(0.3)
     assert error.max_rel == pytest.approx(0.1)  # 0.1/1 and 0.3/4; the zero is left out
+    assert error.rule == EXPLICIT
     assert not error.passed
 
 
-def test_nan_and_inf_are_mismatches():
-    error = compare(np.array([np.nan, np.inf, 1.0]), np.ones(3), np.full(3, 1e9))
-    assert error.mismatched == 2 and error.max_abs == np.inf
+def test_errors_beyond_the_worst_case_are_counted_as_unexplained():
+    expected = np.zeros(3)
+    actual = np.array([0.5, 2.0, 3.0])
+    error = compare(actual, expected, allowance([0.1, 0.1, 0.1], worst=[1.0, 1.0, 5.0]))
+    assert error.mismatched == 3 and error.unexplained == 1  # only 2.0 is beyond 1.0
+
+
+@pytest.mark.parametrize("rule", ["rounding", "assert_close"])
+def test_nan_and_inf_fail_under_every_rule(rule):
+    actual = np.array([np.nan, np.inf, -np.inf, 1.0])
+    if rule == "rounding":
+        bounds = allowance(np.full(4, 1e300), worst=np.full(4, np.inf))
+    else:  # --atol 1e300 --rtol 0
+        bounds = Tolerance(1e300, 0.0).allowance(Sums(np.ones(4), None, None, 1), "float64")
+    error = compare(actual, np.ones(4), bounds)
+    assert error.mismatched == 3 and error.max_abs == np.inf and not error.passed
+
+
+def test_an_infinite_or_nan_allowance_allows_nothing():
+    error = compare(np.array([5.0, 5.0]), np.zeros(2), allowance([np.inf, np.nan]))
+    assert error.mismatched == 2
 
 
 def test_nothing_allowed_means_exact():
-    assert compare(np.zeros(2), np.zeros(2), np.zeros(2)).passed
-    assert not compare(np.array([0.0, 1e-300]), np.zeros(2), np.zeros(2)).passed
+    assert compare(np.zeros(2), np.zeros(2), allowance(np.zeros(2))).passed
+    assert not compare(np.array([0.0, 1e-300]), np.zeros(2), allowance(np.zeros(2))).passed
 
 
 def test_empty_tensors_pass():
-    error = compare(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3)))
+    error = compare(np.zeros((0, 3)), np.zeros((0, 3)), allowance(np.zeros((0, 3))))
     assert error.passed and error.total == 0
 
 
@@ -60,8 +134,8 @@ def test_empty_tensors_pass():
 def test_explicit_tolerance_decides_like_assert_close(values, noise, atol, rtol):
     expected = np.array(values)
     actual = expected + np.array(noise[: len(values)]) * 0.05
-    tolerance = Tolerance(atol, rtol)
-    ours = compare(actual, expected, tolerance.allowed(expected, None, 0, np.float64)).passed
+    bounds = Tolerance(atol, rtol).allowance(Sums(expected, None, None, 1), "float64")
+    ours = compare(actual, expected, bounds).passed
     try:
         torch.testing.assert_close(
             torch.tensor(actual), torch.tensor(expected), atol=atol, rtol=rtol
@@ -75,6 +149,50 @@ def test_explicit_tolerance_decides_like_assert_close(values, noise, atol, rtol)
 def test_atol_and_rtol_go_together():
     with pytest.raises(ValueError, match="both or neither"):
         Tolerance(atol=1e-3)
+
+
+def random_sums(rows, n, dtype, seed=0):
+    """`rows` sums of n products of N(0, 1) numbers in `dtype`: the terms as a layer computes
+    them (rounded products), and the exact Sums of those same inputs."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((rows, n)).astype(dtype)
+    b = rng.standard_normal((rows, n)).astype(dtype)
+    exact = a.astype(np.float64) * b.astype(np.float64)
+    sums = Sums(exact.sum(1), np.abs(exact).sum(1), np.sqrt((exact * exact).sum(1)), n)
+    return a * b, sums
+
+
+ORDERS = {
+    "natural": lambda t: np.cumsum(t, axis=1, dtype=t.dtype)[:, -1],  # one term at a time
+    "reversed": lambda t: np.cumsum(t[:, ::-1], axis=1, dtype=t.dtype)[:, -1],
+    "pairwise": lambda t: t.sum(axis=1, dtype=t.dtype),
+}
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize(("rows", "n"), [(4000, 100), (400, 10_000), (4, 1_000_000)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_correct_sums_in_any_usual_order_pass_with_room_to_spare(order, rows, n, dtype):
+    terms, sums = random_sums(rows, n, dtype)
+    error = compare(ORDERS[order](terms), sums.value, Tolerance().allowance(sums, dtype))
+    assert error.passed and error.share < 0.5, error
+
+
+@pytest.mark.parametrize(("n", "off"), [(1_000_000, 1e-2), (10_000, 1e-3), (100, 1e-3)])
+def test_float32_elements_off_by_a_share_of_their_scale_fail(n, off):
+    """The issue's detection floor: 1% of an element's scale at any size, 0.1% up to 10⁴."""
+    _, sums = random_sums(8, n, np.float32, seed=1)
+    scale = np.maximum(np.abs(sums.value), sums.root_sum_squares)
+    wrong = sums.value + off * scale
+    error = compare(wrong, sums.value, Tolerance().allowance(sums, np.float32))
+    assert error.mismatched == 8
+
+
+def test_float64_elements_off_by_1e9_relative_fail_at_ten_million_terms():
+    n = 10_000_000
+    sums = Sums(np.array([1e3]), np.array([8e6]), np.array([3.2e3]), n)
+    error = compare(sums.value * (1 + 1e-9), sums.value, Tolerance().allowance(sums, np.float64))
+    assert not error.passed
 
 
 def counted_terms(spec, batch, length):

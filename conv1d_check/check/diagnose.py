@@ -18,6 +18,7 @@ from ..nn.padding import fold, pad
 from . import torch_side
 from .case import Case
 from .tolerance import TensorError, Tolerance, term_counts
+from .torch_side import Truth
 
 Tensors = dict[str, np.ndarray]
 STRIP_WIDTH = 60
@@ -43,9 +44,12 @@ class Evidence:
     case: Case
     tensors: Tensors  # x, W, b (with bias), dy as the layer got them
     outputs: Tensors  # the layer's y, dX, dW, db
-    truth: Tensors  # the float64 oracle's
-    abs_sums: Tensors  # Σ|terms| per element, for the rounding bound
+    oracle: Truth  # the float64 truth and the sums that bound its rounding
     initial: Tensors  # the weights the layer built for itself, if known
+
+    @property
+    def truth(self) -> Tensors:
+        return self.oracle.values
 
     @cached_property
     def inputs64(self) -> Tensors:
@@ -54,8 +58,8 @@ class Evidence:
     def allowed(self, name: str, dtype: str | None = None) -> np.ndarray:
         """The rounding bound of `name`'s elements, in the case's dtype or another."""
         counts = term_counts(self.case.spec, self.case.batch, self.case.length)
-        dtype = np.dtype(dtype or self.case.dtype)
-        return Tolerance().allowed(self.truth[name], self.abs_sums[name], counts[name], dtype)
+        sums = self.oracle.sums(name, counts[name])
+        return Tolerance().allowance(sums, dtype or self.case.dtype).allowed
 
     def matches(self, name: str, candidate: np.ndarray | None, slack: float = 4) -> bool:
         """The layer's `name` equals `candidate` within `slack` times the rounding bound."""

@@ -1,17 +1,21 @@
-"""The torch side: torch.nn.Conv1d forward and backward on given numpy tensors.
+"""The torch side: torch.nn.Conv1d forward and backward on given numpy tensors, and the float64
+truth with the sums that bound its rounding.
 
-torch is imported inside the functions, so that importing conv1d_check (and
-running `--help` or `--version`) never pays for it.
+torch is imported inside the functions, so that importing conv1d_check (and running `--help`
+or `--version`) never pays for it.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..nn.spec import ConvSpec
+from .tolerance import Sums
 
 Tensors = dict[str, np.ndarray]
 
@@ -30,6 +34,25 @@ def check_device(device: str) -> None:
             f"--device cuda: CUDA is not available (torch {torch.__version__} is built {built}"
             " and sees no GPU); use --device cpu"
         )
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """torch, and the BLAS and OpenMP libraries loaded here, on one thread inside the block.
+
+    The thread count changes the last bits of large sums (dW), so every case runs on one
+    thread, in this process as in a sweep's workers.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @contextmanager
@@ -57,9 +80,8 @@ def conv1d(
 ) -> Tensors:
     """Run torch.nn.Conv1d(spec) with weights W, b on x, and backpropagate dy.
 
-    x: (N, C_in, L), W: (C_out, C_in/G, K), b: (C_out,) or None, dy: (N, C_out, L_out),
-    all of one dtype, which torch computes in. Returns numpy arrays y, dX, dW and
-    (with bias) db.
+    x: (N, C_in, L), W: (C_out, C_in/G, K), b: (C_out,) or None, dy: (N, C_out, L_out), all of
+    one dtype, which torch computes in. Returns numpy arrays y, dX, dW and (with bias) db.
     """
     import torch
 
@@ -81,15 +103,28 @@ def conv1d(
     return {name: t.cpu().numpy() for name, t in out.items()}
 
 
+@dataclass(frozen=True)
+class Truth:
+    """The float64 results, and per element the sums that bound their rounding: Σ|t_i| and
+    sqrt(Σ t_i²) over the terms t_i summed into it. Each dict holds y, dX, dW (and db)."""
+
+    values: Tensors
+    abs_sums: Tensors
+    root_sum_squares: Tensors
+
+    def sums(self, name: str, terms: int) -> Sums:
+        """What the pass rule needs for tensor `name`, whose elements sum at most `terms`."""
+        return Sums(self.values[name], self.abs_sums[name], self.root_sum_squares[name], terms)
+
+
 def oracle(
     spec: ConvSpec, x: np.ndarray, W: np.ndarray, b: np.ndarray | None, dy: np.ndarray
-) -> tuple[Tensors, Tensors]:
-    """The float64 truth and the sums of absolute terms that bound its rounding.
-
-    Both come from torch on the CPU in float64: once on the tensors, once on their
-    absolute values, which gives Σ|terms| for every element of y, dX, dW and db.
-    """
+) -> Truth:
+    """The float64 truth, from torch on the CPU in float64: once on the tensors, once on their
+    absolute values (which gives Σ|t_i| for every element of y, dX, dW and db), once on their
+    squares (Σ t_i²)."""
     as64 = [None if t is None else np.asarray(t, dtype=np.float64) for t in (x, W, b, dy)]
     values = conv1d(spec, *as64)
     abs_sums = conv1d(spec, *[None if t is None else np.abs(t) for t in as64])
-    return values, abs_sums
+    squares = conv1d(spec, *[None if t is None else t * t for t in as64])
+    return Truth(values, abs_sums, {name: np.sqrt(s) for name, s in squares.items()})
