@@ -8,7 +8,7 @@ from strategies import cases
 
 from conv1d_check import Case, InvalidParameter, assert_matches_torch, check
 from conv1d_check.check import verify
-from conv1d_check.check.verify import make_tensors
+from conv1d_check.check.tensors import make_tensors
 from conv1d_check.usercode.builtin import run_builtin
 
 

@@ -1,27 +1,43 @@
 """A Case: every parameter of one check, validated once, with a stable id.
 
-The defaults are the notebook's case: N=3, C_in=8, C_out=12, L=20, K=3,
-stride 2, seed 10, float64.
+The defaults are the notebook's case: N=3, C_in=8, C_out=12, L=20, K=3, stride 2, seed 10,
+float64. Each field has one rule of its own (`RULES`, which a config file's values are checked
+with one by one); `Case.validate` applies them all, then the rules that tie fields together.
 """
 
 from __future__ import annotations
 
+import math
+import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cached_property
+from numbers import Real
 from typing import Any
 
-from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, _padding, as_int
+from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, WrongType, as_int, padding_value
 from ..usercode.conventions import CONVENTIONS
 from ..usercode.discover import check_target
+from ..usercode.limits import default_memory_limit, format_bytes
 from ..usercode.protocol import BUILTIN
 
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")
+TENSOR_NAMES = ("y", "dX", "dW", "db")
+# Bytes the tool holds per element of x, y and W while it checks a case: the float64 tensors,
+# their rounded copies, three oracle runs (values, absolute values, squares) with torch's own
+# buffers, the layer's results and the comparison's arrays. Measured peak RSS over case sizes
+# from 10⁶ to 10⁸ elements: 90 to 110 bytes per element.
+BYTES_PER_ELEMENT = 128
 
 
 @dataclass(frozen=True)
 class Case:
-    """One check: the layer's parameters, the input's shape, and how to run and judge it."""
+    """One check: the layer's parameters, the input's shape, and how to run and judge it.
+
+    memory_limit (GiB) and timeout (seconds, inf for none) bound a user layer's process;
+    only (a comma list of y, dX, dW, db) judges those tensors alone.
+    """
 
     in_channels: int = 8
     out_channels: int = 12
@@ -43,6 +59,8 @@ class Case:
     impl: str = BUILTIN
     convention: str | None = None
     timeout: float = 60.0
+    memory_limit: float | None = None
+    only: str | None = None
 
     @cached_property
     def spec(self) -> ConvSpec:
@@ -63,10 +81,32 @@ class Case:
     def output_length(self) -> int:
         return self.spec.output_length(self.length)
 
+    @property
+    def judged(self) -> tuple[str, ...]:
+        """The tensors whose errors decide the verdict."""
+        return TENSOR_NAMES if self.only is None else tuple(self.only.split(","))
+
+    @property
+    def memory_bytes(self) -> int:
+        """The memory the layer's process may use: memory_limit GiB, or the default."""
+        if self.memory_limit is None:
+            return default_memory_limit()
+        return int(self.memory_limit * 2**30)
+
+    def memory_needed(self) -> int:
+        """Bytes the tool needs to check this case, at about BYTES_PER_ELEMENT per element."""
+        spec = self.spec
+        elements = self.batch * (
+            spec.in_channels * self.length + spec.out_channels * self.output_length
+        )
+        return BYTES_PER_ELEMENT * (elements + math.prod(spec.weight_shape))
+
     def validate(self) -> Case:
         """Raise InvalidParameter for the first broken rule; return self for chaining."""
+        for name in FIELDS:
+            RULES[name](name, getattr(self, name))
         try:
-            self.spec  # noqa: B018 (building the spec validates it)
+            self.spec  # noqa: B018 (building the spec checks Conv1d's rules)
         except InvalidParameter as error:
             if error.param == "padding" and self.padding == "same":
                 raise InvalidParameter(
@@ -75,23 +115,17 @@ class Case:
                     "give -s 1, or stride = 1 in a config)",
                 ) from None
             raise
-        as_int("batch", self.batch, minimum=0)
-        as_int("seed", self.seed, minimum=0)
         self.output_length  # noqa: B018 (checks the length rules)
-        _one_of("dtype", self.dtype, DTYPES)
-        _one_of("device", self.device, DEVICES)
         if (self.atol is None) != (self.rtol is None):
             given, missing = ("atol", "rtol") if self.rtol is None else ("rtol", "atol")
             raise InvalidParameter(missing, f"{given} needs {missing}: give both or neither")
-        for name in ("atol", "rtol"):
-            value = getattr(self, name)
-            if value is not None and not value >= 0:
-                raise InvalidParameter(name, f"{name}={value}: must be non-negative")
-        if not self.timeout > 0:
-            raise InvalidParameter("timeout", f"timeout={self.timeout}: must be positive")
-        if self.convention is not None:
-            _one_of("convention", self.convention, tuple(CONVENTIONS))
-        check_target(self.impl)
+        needed, limit = self.memory_needed(), self.memory_bytes
+        if needed > limit:
+            raise InvalidParameter(
+                "memory_limit",
+                f"the case needs about {format_bytes(needed)} of memory, more than the "
+                f"limit of {format_bytes(limit)}: make it smaller, or raise the limit",
+            )
         return self
 
     @property
@@ -100,8 +134,9 @@ class Case:
 
         For example in8-out12-k3-s2-p0-d1-g1-bias-zeros-n3-l20-float64-seed10.
 
-        How the case runs (impl, convention, timeout) is not part of it; the device,
-        TF32 and an explicit tolerance are, when they differ from the defaults.
+        How the case runs (impl, convention, timeout, memory limit) is not part of it; the
+        device, TF32, an explicit tolerance and the judged tensors are, when they differ from
+        the defaults.
         """
         parts = [
             f"in{self.in_channels}",
@@ -124,6 +159,8 @@ class Case:
             parts.append("tf32")
         if self.atol is not None:
             parts.append(f"atol{self.atol:g}-rtol{self.rtol:g}")
+        if self.only is not None:
+            parts.append("only-" + self.only.replace(",", "-"))
         return "-".join(parts)
 
     def params(self) -> dict[str, Any]:
@@ -132,44 +169,101 @@ class Case:
 
 
 FIELDS = tuple(f.name for f in fields(Case))
-POSITIVE = ("in_channels", "out_channels", "kernel_size", "stride", "dilation", "groups", "length")
-CHOICES = {"padding_mode": PADDING_MODES, "dtype": DTYPES, "device": DEVICES}
+
+Rule = Callable[[str, Any], None]
+
+
+def _integer(minimum: int) -> Rule:
+    return lambda name, value: as_int(name, value, minimum)
+
+
+def _choice(options: tuple[str, ...], optional: bool = False) -> Rule:
+    def rule(name: str, value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            raise WrongType(name, f"{name}={_short(value)}: must be one of {', '.join(options)}")
+        if value not in options:
+            raise InvalidParameter(
+                name, f"{name}={_short(value)}: must be one of {', '.join(options)}"
+            )
+
+    return rule
+
+
+def _flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise WrongType(name, f"{name}={_short(value)}: must be true or false")
+
+
+def _number(minimum: float, *, strict: bool, optional: bool, infinite: bool) -> Rule:
+    """A real number >= minimum (> with strict); None if optional; inf only if infinite."""
+
+    def rule(name: str, value: Any) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise WrongType(name, f"{name}={_short(value)}: must be a number")
+        if math.isnan(value) or (math.isinf(value) and not infinite):
+            raise InvalidParameter(name, f"{name}={value}: must be a finite number")
+        if value < minimum or (strict and value == minimum):
+            rule = "positive" if strict else "non-negative"
+            raise InvalidParameter(name, f"{name}={value}: must be {rule}")
+
+    return rule
+
+
+def _impl(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise WrongType(name, f"impl={_short(value)}: must be a string")
+    check_target(value)
+
+
+def _tensors(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise WrongType(name, f"{name}={_short(value)}: must be a comma list of tensors")
+    names = value.split(",")
+    if any(n not in TENSOR_NAMES for n in names) or len(set(names)) < len(names):
+        raise InvalidParameter(
+            name, f"{name}={_short(value)}: a comma list of {', '.join(TENSOR_NAMES)}, each once"
+        )
+
+
+RULES: dict[str, Rule] = {
+    "in_channels": _integer(1),
+    "out_channels": _integer(1),
+    "kernel_size": _integer(1),
+    "stride": _integer(1),
+    "padding": lambda name, value: padding_value(value),
+    "dilation": _integer(1),
+    "groups": _integer(1),
+    "bias": _flag,
+    "padding_mode": _choice(PADDING_MODES),
+    "batch": _integer(0),
+    "length": _integer(1),
+    "dtype": _choice(DTYPES),
+    "seed": _integer(0),
+    "device": _choice(DEVICES),
+    "tf32": _flag,
+    "atol": _number(0, strict=False, optional=True, infinite=False),
+    "rtol": _number(0, strict=False, optional=True, infinite=False),
+    "impl": _impl,
+    "convention": _choice(tuple(CONVENTIONS), optional=True),
+    "timeout": _number(0, strict=True, optional=False, infinite=True),
+    "memory_limit": _number(0, strict=True, optional=True, infinite=False),
+    "only": _tensors,
+}
 
 
 def check_field(name: str, value: object) -> None:
-    """Raise InvalidParameter if `value` breaks a rule of field `name` on its own.
-
-    Only the rules that involve no other field: a config file's values are
-    checked one by one with it before any combination is made.
-    """
-    if name in POSITIVE or name in ("batch", "seed"):
-        as_int(name, value, minimum=1 if name in POSITIVE else 0)
-    elif name == "padding":
-        _padding(value)
-    elif name in CHOICES:
-        _one_of(name, value, CHOICES[name])
-    elif name == "convention":
-        if value is not None:
-            _one_of(name, value, tuple(CONVENTIONS))
-    elif name in ("bias", "tf32"):
-        if not isinstance(value, bool):
-            raise InvalidParameter(name, f"{name}={value!r}: must be true or false")
-    elif name in ("atol", "rtol", "timeout"):
-        if value is None and name != "timeout":
-            return
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidParameter(name, f"{name}={value!r}: must be a number")
-        if not (value > 0 if name == "timeout" else value >= 0):
-            rule = "positive" if name == "timeout" else "non-negative"
-            raise InvalidParameter(name, f"{name}={value}: must be {rule}")
-    elif name == "impl":
-        if not isinstance(value, str):
-            raise InvalidParameter(name, f"impl={value!r}: must be a string")
-        check_target(value)
-    else:
+    """Raise InvalidParameter if `value` breaks the rule of field `name` on its own."""
+    if name not in RULES:
         raise InvalidParameter(name, f"{name}: no such parameter")
+    RULES[name](name, value)
 
 
-def _one_of(param: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise InvalidParameter(param, f"{param}={value!r}: must be one of {', '.join(allowed)}")
+def _short(value: object) -> str:
+    """repr(value), cut short: a message never carries an unbounded value."""
+    return reprlib.repr(value)

@@ -8,6 +8,7 @@ parameter, its value and the rule.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import astuple, dataclass
 from numbers import Integral
 
@@ -23,24 +24,29 @@ class InvalidParameter(ValueError):
         self.param = param
 
 
+class WrongType(InvalidParameter, TypeError):
+    """A parameter's value is of the wrong type (a TypeError as well as an InvalidParameter)."""
+
+
 def as_int(param: str, value: object, minimum: int) -> int:
     """`value` as a plain int >= minimum; a 1-tuple such as torch's (3,) is unwrapped."""
     if isinstance(value, tuple | list) and len(value) == 1:
         value = value[0]
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InvalidParameter(param, f"{param}={value!r}: must be an integer")
+        raise WrongType(param, f"{param}={reprlib.repr(value)}: must be an integer")
     if value < minimum:
         rule = {0: "non-negative", 1: "positive"}.get(minimum, f"at least {minimum}")
         raise InvalidParameter(param, f"{param}={value}: must be {rule}")
     return int(value)
 
 
-def _padding(value: object) -> int | str:
+def padding_value(value: object) -> int | str:
+    """padding as an int >= 0, 'valid' or 'same'."""
     if isinstance(value, str):
         if value not in PADDING_STRINGS:
             raise InvalidParameter(
                 "padding",
-                f"padding={value!r}: must be a non-negative integer or one of "
+                f"padding={reprlib.repr(value)}: must be a non-negative integer or one of "
                 f"{', '.join(PADDING_STRINGS)}",
             )
         return value
@@ -68,13 +74,14 @@ class ConvSpec:
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "kernel_size", "stride", "dilation", "groups"):
             object.__setattr__(self, name, as_int(name, getattr(self, name), minimum=1))
-        object.__setattr__(self, "padding", _padding(self.padding))
+        object.__setattr__(self, "padding", padding_value(self.padding))
         if not isinstance(self.bias, bool):
-            raise InvalidParameter("bias", f"bias={self.bias!r}: must be true or false")
-        if self.padding_mode not in PADDING_MODES:
+            raise WrongType("bias", f"bias={reprlib.repr(self.bias)}: must be true or false")
+        if not isinstance(self.padding_mode, str) or self.padding_mode not in PADDING_MODES:
             raise InvalidParameter(
                 "padding_mode",
-                f"padding_mode={self.padding_mode!r}: must be one of {', '.join(PADDING_MODES)}",
+                f"padding_mode={reprlib.repr(self.padding_mode)}: "
+                f"must be one of {', '.join(PADDING_MODES)}",
             )
         for name in ("in_channels", "out_channels"):
             if getattr(self, name) % self.groups:

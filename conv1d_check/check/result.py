@@ -1,0 +1,218 @@
+"""What a check concludes: a case's status and result, a run's verdict, and the JSON record of a
+result (written to --json and the results file, and read back from it).
+
+"Passed" has one definition: a case passed when its status is PASS; a run's verdict is PASS
+when no case failed or errored and at least one passed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .case import FIELDS, Case, check_field
+from .tolerance import TensorError
+
+
+class Status(StrEnum):
+    """A case's outcome."""
+
+    PASS = "pass"
+    FAIL = "fail"  # a tensor is wrong, missing, or of the wrong shape or dtype
+    ERROR = "error"  # the layer could not be run (it raised, hung, died...)
+    SKIP = "skip"  # the layer cannot take these parameters, or Conv1d refuses them
+
+
+class Verdict(StrEnum):
+    """A run's outcome, whatever the number of cases."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NOTHING_CHECKED = "NOTHING CHECKED"  # no case was judged: all skipped, or none at all
+    INTERRUPTED = "INTERRUPTED"
+
+
+def verdict_of(statuses: Iterable[Status], interrupted: bool = False) -> Verdict:
+    """The verdict of a run whose cases ended with `statuses`."""
+    counts = Counter(statuses)
+    if interrupted:
+        return Verdict.INTERRUPTED
+    if counts[Status.FAIL] or counts[Status.ERROR]:
+        return Verdict.FAIL
+    return Verdict.PASS if counts[Status.PASS] else Verdict.NOTHING_CHECKED
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one case: what the table, the JSON and JUnit are made from.
+
+    errors and torch_errors: per tensor (y, dX, dW, db), the layer's and torch's own distance
+    from the float64 truth; shapes: the true shape of each tensor.
+    """
+
+    case: Case
+    status: Status
+    errors: dict[str, TensorError] = field(default_factory=dict)
+    torch_errors: dict[str, TensorError] = field(default_factory=dict)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    diagnosis: list[str] = field(default_factory=list)
+    where: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    message: str = ""
+    convention: str | None = None
+    layer_output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+    @property
+    def passed(self) -> bool:
+        return self.status == Status.PASS
+
+    @property
+    def torch_is_truth(self) -> bool:
+        """The float64 truth is torch itself (float64 on the CPU): torch's error is nil."""
+        return self.case.device == "cpu" and self.case.dtype == "float64"
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record of docs/design.md §2 (non-finite numbers are the writer's business)."""
+        record: dict[str, Any] = {
+            "id": self.id,
+            "params": self.case.params(),
+            "status": str(self.status),
+        }
+        if self.status in (Status.PASS, Status.FAIL):
+            record["errors"] = {name: _error_record(e) for name, e in self.errors.items()}
+            record["torch_errors"] = {n: _error_record(e) for n, e in self.torch_errors.items()}
+            record["shapes"] = {name: list(shape) for name, shape in self.shapes.items()}
+        return record | {
+            "diagnosis": self.diagnosis,
+            "where": self.where,
+            "notes": self.notes,
+            "message": self.message,
+            "convention": self.convention,
+            "layer_output": self.layer_output,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+@dataclass
+class RunResult:
+    """A run of many cases (a sweep; one command line is a sweep of one), in id order: those
+    run now and those read back from a results file."""
+
+    results: list[CaseResult]
+    total: int  # cases in the run (this shard), finished or not
+    seconds: float
+    interrupted: bool = False  # by Ctrl-C
+    stopped: bool = False  # by --max-failures
+    resumed: int = 0  # results read back from the results file
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of((r.status for r in self.results), self.interrupted)
+
+
+ERROR_FIELDS = ("max_abs", "max_rel", "allowed", "mismatched", "total", "worst_index")
+
+
+def _error_record(error: TensorError) -> dict[str, Any]:
+    return {name: getattr(error, name) for name in ERROR_FIELDS} | {
+        "worst_index": list(error.worst_index),
+        "share": error.share,
+        "rule": error.rule,
+    }
+
+
+class BadRecord(ValueError):
+    """A JSON record that is not a case's result (hand-edited, or from another tool)."""
+
+
+def from_record(record: Any) -> CaseResult:
+    """A CaseResult from its JSON record; BadRecord says what is wrong with it."""
+    if not isinstance(record, dict):
+        raise BadRecord("not a JSON object")
+    _expect(record, "id", str)
+    params = _expect(record, "params", dict)
+    unknown = sorted(set(params) - set(FIELDS))
+    if unknown:
+        raise BadRecord(f"params has unknown keys {unknown[:3]}")
+    try:  # each value by its own rule: a skip's combination may be one Conv1d refuses, and
+        # the layer's file need not exist where the results are read
+        for name, value in params.items():
+            if name == "impl":
+                _expect(params, name, str)
+            else:
+                check_field(name, value)
+        case = Case(**params)
+    except (ValueError, TypeError) as error:
+        raise BadRecord(f"params: {error}") from None
+    if case.id != record["id"]:
+        raise BadRecord(f"id {record['id']!r} does not match its params ({case.id})")
+    try:
+        status = Status(record.get("status"))
+    except ValueError:
+        raise BadRecord(f"status must be one of {', '.join(Status)}") from None
+    return CaseResult(
+        case,
+        status,
+        errors=_errors(record, "errors"),
+        torch_errors=_errors(record, "torch_errors"),
+        shapes={name: tuple(s) for name, s in _optional(record, "shapes", dict).items()},
+        diagnosis=_optional(record, "diagnosis", list),
+        where=_optional(record, "where", dict),
+        notes=_optional(record, "notes", list),
+        message=_optional(record, "message", str),
+        convention=record.get("convention"),
+        layer_output=_optional(record, "layer_output", str),
+        seconds=float(_optional(record, "seconds", (int, float)) or 0.0),
+    )
+
+
+def _expect(record: dict, key: str, kind: type) -> Any:
+    if not isinstance(record.get(key), kind):
+        raise BadRecord(f"{key} must be a {kind.__name__}")
+    return record[key]
+
+
+def _optional(record: dict, key: str, kind: type | tuple[type, ...]) -> Any:
+    """record[key] if present (of type `kind`), else that type's empty value."""
+    if key not in record:
+        return (kind[0] if isinstance(kind, tuple) else kind)()
+    if not isinstance(record[key], kind):
+        raise BadRecord(f"{key} has the wrong type")
+    return record[key]
+
+
+def _errors(record: dict, key: str) -> dict[str, TensorError]:
+    def number(value: Any) -> float:
+        if value is None:
+            return math.nan  # null was a NaN or an inf
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadRecord(f"{key}: a number is not a number")
+        return float(value)
+
+    found = {}
+    for name, e in _optional(record, key, dict).items():
+        if not isinstance(e, dict) or any(f not in e for f in ERROR_FIELDS):
+            raise BadRecord(f"{key}.{name} must hold {', '.join(ERROR_FIELDS)}")
+        if not isinstance(e["worst_index"], list):
+            raise BadRecord(f"{key}.{name}.worst_index must be a list")
+        found[name] = TensorError(
+            number(e["max_abs"]),
+            number(e["max_rel"]),
+            number(e["allowed"]),
+            int(number(e["mismatched"])),
+            int(number(e["total"])),
+            tuple(int(number(i)) for i in e["worst_index"]),
+            share=number(e.get("share", 0.0)),
+            rule=str(e.get("rule", "")),
+        )
+    return found
