@@ -1,32 +1,31 @@
-"""Results into a rich table, a sweep's progress and summary, strict JSON and JUnit XML."""
+"""Results for a person at a terminal (or in a CI log): a table per case, a summary, a verdict."""
 
 from __future__ import annotations
 
-import json
 import math
-import sys
-import time
-import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from ..check.verify import CaseResult
+from ..check.result import CaseResult, RunResult, Status, Verdict
 
-STYLES = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "yellow"}
+STYLES = {
+    Status.PASS: "green",
+    Status.FAIL: "bold red",
+    Status.ERROR: "bold magenta",
+    Status.SKIP: "yellow",
+}
+VERDICT_STYLES = {
+    Verdict.PASS: "bold green",
+    Verdict.FAIL: "bold red",
+    Verdict.NOTHING_CHECKED: "bold yellow",
+    Verdict.INTERRUPTED: "bold magenta",
+}
+COLUMNS = ("tensor", "shape", "max abs", "max rel", "err/allowed", "allowed", "rule")
+COLUMNS += ("mismatched", "worst index", "torch", "result")
+LEFT = ("tensor", "shape", "rule", "result")
 
 
 def _num(value: float) -> str:
@@ -34,27 +33,29 @@ def _num(value: float) -> str:
 
 
 def case_table(result: CaseResult) -> Table:
-    """One row per tensor: shape, the layer's errors against the oracle, torch's own, verdict."""
+    """One row per tensor: the layer's errors against the truth, as a share of the allowance
+    and the rule that set it; torch's own error; the verdict."""
     table = Table(title=f"{result.id}  ·  layer: {result.convention}", title_justify="left")
-    for column in ("tensor", "shape", "max abs", "max rel", "allowed", "mismatched", "worst index"):
-        table.add_column(column, justify="left" if column in ("tensor", "shape") else "right")
-    table.add_column("torch abs", justify="right")
-    table.add_column("result")
+    for column in COLUMNS:
+        table.add_column(
+            column, justify="left" if column in ("tensor", "shape", "rule") else "right"
+        )
     for name, shape in result.shapes.items():
-        theirs = _num(result.torch_errors[name].max_abs)
+        theirs = "truth" if result.torch_is_truth else _num(result.torch_errors[name].max_abs)
         error = result.errors.get(name)
         if error is None:
-            table.add_row(
-                name, str(shape), "-", "-", "-", "-", "-", theirs, Text("FAIL", STYLES["fail"])
-            )
+            blank = ["-"] * (len(COLUMNS) - 4)
+            table.add_row(name, str(shape), *blank, theirs, Text("FAIL", STYLES[Status.FAIL]))
             continue
-        verdict = "pass" if error.passed else "fail"
+        verdict = Status.PASS if error.passed else Status.FAIL
         table.add_row(
             name,
             str(shape),
             _num(error.max_abs),
             _num(error.max_rel),
+            _num(error.share),
             _num(error.allowed),
+            error.rule,
             f"{error.mismatched}/{error.total}",
             str(tuple(error.worst_index)),
             theirs,
@@ -65,13 +66,14 @@ def case_table(result: CaseResult) -> Table:
 
 def print_case(result: CaseResult, console: Console, quiet: bool = False) -> None:
     """The table of one case, then its message, diagnosis and what the layer printed."""
-    if quiet and result.passed:
+    if quiet and result.status in (Status.PASS, Status.SKIP):
         return
     if result.shapes:
         console.print(case_table(result))
     else:
         status = Text(result.status.upper(), STYLES[result.status])
-        console.print(Text.assemble(status, f"  {result.id}  ·  layer: {result.convention}"))
+        layer = f"  ·  layer: {result.convention}" if result.convention else ""
+        console.print(Text.assemble(status, f"  {result.id}{layer}"))
     for line in result.message.splitlines():
         console.print(line, markup=False, highlight=False)
     for line in [f"diagnosis: {d}" for d in result.diagnosis] + _where(result):
@@ -97,22 +99,18 @@ def _where(result: CaseResult) -> list[str]:
 
 
 def print_summary(
-    results: Sequence[CaseResult],
-    console: Console,
-    seconds: float,
-    total: int | None = None,
-    interrupted: bool = False,
-    list_skipped: bool = False,
-    label: str = "",
+    run: RunResult, console: Console, list_skipped: bool = False, label: str = ""
 ) -> None:
-    """A sweep's last words: its failures (id, first line, diagnosis), its skips, the verdict.
+    """A run's last words: its failures (id, first line, diagnosis), its skips, the verdict.
 
-    A run of one case has shown its table already: only the verdict follows it.
+    A run of one case has shown its table already: only the verdict follows it, and the
+    reason of a skip.
     """
-    if len(results) > 1 or interrupted:
-        bad = [r for r in results if not r.passed]
+    results = run.results
+    if len(results) > 1 or run.interrupted:
+        bad = [r for r in results if r.status in (Status.FAIL, Status.ERROR)]
         if bad:
-            console.print(Text(f"{len(bad)} case(s) did not pass:", STYLES["fail"]))
+            console.print(Text(f"{len(bad)} case(s) did not pass:", STYLES[Status.FAIL]))
         for result in bad:
             first = result.message.splitlines()[0] if result.message else ""
             status = Text(result.status.upper(), STYLES[result.status])
@@ -121,155 +119,32 @@ def print_summary(
                 console.print(
                     f"      diagnosis: {line}", markup=False, highlight=False, soft_wrap=True
                 )
-        skipped = [r for r in results if r.status == "skip"]
-        if skipped and list_skipped:
-            console.print(f"{len(skipped)} case(s) skipped:", highlight=False)
-            for result in skipped:
-                console.print(
-                    f"  {result.id}: {result.message}",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
-        elif skipped:
+    skipped = [r for r in results if r.status == Status.SKIP]
+    listed = list_skipped or run.verdict == Verdict.NOTHING_CHECKED
+    if skipped and listed and len(results) > 1:
+        console.print(f"{len(skipped)} case(s) skipped:", highlight=False)
+        for result in skipped:
             console.print(
-                f"{len(skipped)} case(s) skipped (--list-skipped lists them and why)",
-                highlight=False,
+                f"  {result.id}: {result.message}", markup=False, highlight=False, soft_wrap=True
             )
-    print_verdict(results, console, seconds, total, interrupted, label)
+    elif skipped and len(results) > 1:
+        console.print(
+            f"{len(skipped)} case(s) skipped (--list-skipped lists them and why)", highlight=False
+        )
+    print_verdict(run, console, label)
 
 
-def print_verdict(
-    results: Sequence[CaseResult],
-    console: Console,
-    seconds: float,
-    total: int | None = None,
-    interrupted: bool = False,
-    label: str = "",
-) -> None:
-    """`PASS: 3 case(s), 2 pass, 1 skip in 0.52 s`; INTERRUPTED with how many of `total` ran."""
-    counts = Counter(r.status for r in results)
-    passed = all(r.passed for r in results)
-    word, style = ("PASS", "pass") if passed else ("FAIL", "fail")
-    cases = f"{len(results)} case(s)"
-    if interrupted:
-        word, style = "INTERRUPTED", "error"
-        cases = f"{len(results)} of {total if total is not None else '?'} case(s) finished"
-    tally = ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "error", "skip") if counts[s])
+def print_verdict(run: RunResult, console: Console, label: str = "") -> None:
+    """`PASS: 3 case(s), 2 pass, 1 skip in 0.52 s`; INTERRUPTED with how many ran."""
+    counts = Counter(r.status for r in run.results)
+    cases = f"{len(run.results)} case(s)"
+    if run.interrupted:
+        cases = f"{len(run.results)} of {run.total} case(s) finished"
+    tally = ", ".join(f"{counts[s]} {s}" for s in Status if counts[s]) or "none run"
     where = f" ({label})" if label else ""
     console.print(
-        Text.assemble(Text(word, STYLES[style]), f": {cases}, {tally} in {seconds:.2f} s{where}")
-    )
-
-
-class SweepProgress:
-    """A sweep's progress on stderr: a rich bar on a terminal. In a log (no terminal), a
-    plain line at each tenth of the way (`gap` seconds apart at least), and one every
-    `every` seconds however slow it goes."""
-
-    def __init__(self, console: Console | None = None, every: float = 30.0, gap: float = 5.0):
-        self.console = console or Console(stderr=True)
-        self.every, self.gap = every, gap
-        self.bar: Progress | None = None
-        self.counts: Counter[str] = Counter()
-
-    def start(self, total: int) -> None:
-        self.total, self.done, self.tenths = total, 0, 0
-        self.started = self.last = time.monotonic()
-        if total > 1 and self.console.is_terminal:
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task(self._tally(), total=total)
-
-    def advance(self, result: CaseResult) -> None:
-        self.done += 1
-        self.counts[result.status] += 1
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, description=self._tally())
-            return
-        now, tenths = time.monotonic(), 10 * self.done // max(self.total, 1)
-        quiet_for = now - self.last
-        if self.total > 1 and (
-            (tenths > self.tenths and quiet_for >= self.gap) or quiet_for >= self.every
-        ):
-            self.tenths, self.last = tenths, now
-            share = 100 * self.done // self.total
-            print(
-                f"conv1d-check: {self.done}/{self.total} cases ({share}%), {self._tally()}, "
-                f"{now - self.started:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-
-    def _tally(self) -> str:
-        return ", ".join(f"{self.counts[s]} {s}" for s in ("fail", "error", "skip"))
-
-
-def _strict(value: Any) -> Any:
-    """Replace NaN and inf by None, so that the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(v) for v in value]
-    return value
-
-
-def to_json(record: Any) -> str:
-    """Strict JSON (non-finite numbers as null) on one line."""
-    try:
-        return json.dumps(record, allow_nan=False)
-    except ValueError:  # a NaN or an inf somewhere: rare, so looked for only then
-        return json.dumps(_strict(record), allow_nan=False)
-
-
-def results_json(results: Iterable[CaseResult]) -> str:
-    """The --json document: {"passed": bool, "cases": [...]}."""
-    cases = [r.to_dict() for r in results]
-    return to_json({"passed": all(c["status"] in ("pass", "skip") for c in cases), "cases": cases})
-
-
-def write_junit(results: Sequence[CaseResult], path: Path, suite: str = "conv1d-check") -> None:
-    """One testcase per case; fail and error carry their explanation, skip its reason."""
-    counts = Counter(r.status for r in results)
-    root = ET.Element("testsuites")
-    testsuite = ET.SubElement(
-        root,
-        "testsuite",
-        name=suite,
-        tests=str(len(results)),
-        failures=str(counts["fail"]),
-        errors=str(counts["error"]),
-        skipped=str(counts["skip"]),
-        time=f"{sum(r.seconds for r in results):.3f}",
-    )
-    for result in results:
-        testcase = ET.SubElement(
-            testsuite, "testcase", classname=suite, name=result.id, time=f"{result.seconds:.3f}"
+        Text.assemble(
+            Text(run.verdict, VERDICT_STYLES[run.verdict]),
+            f": {cases}, {tally} in {run.seconds:.2f} s{where}",
         )
-        text = "\n".join([result.message, *result.diagnosis]).strip()
-        first = text.splitlines()[0] if text else result.status
-        if result.status == "fail":
-            ET.SubElement(testcase, "failure", message=first).text = text
-        elif result.status == "error":
-            ET.SubElement(testcase, "error", message=first).text = text
-        elif result.status == "skip":
-            ET.SubElement(testcase, "skipped", message=first)
-        if result.layer_output:
-            ET.SubElement(testcase, "system-out").text = result.layer_output
-    ET.indent(root)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    )
