@@ -10,7 +10,7 @@ from conv1d_check.cli import app, main
 from conv1d_check.sweep.config import ConfigError, load
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted((ROOT / "configs").iterdir())
+CONFIGS = sorted(p for p in (ROOT / "configs").iterdir() if p.suffix in (".toml", ".yaml"))
 runner = CliRunner()
 
 TOML = """
@@ -169,7 +169,7 @@ def test_every_problem_is_listed_at_once_with_file_place_and_key(tmp_path, capsy
         "grid 1: kernal_size: unknown parameter (did you mean kernel_size?)",
         "grid 1: stride: an empty list gives no cases",
         "case 1: seed: seed='ten': must be an integer",
-        "case 1: out: out_channels=[5, 6]: a list is not a value (lists belong in a [[grid]])",
+        "case 1: out: out_channels: a list is not a value (lists belong in a [[grid]])",
         "case 2: kernel_size: kernel_size=70: the kernel spans 70 samples",
         "case 3: in_channels: in_channels is given twice (as in and in_channels)",
         "grid 2: duplicate id in8-out12-k3-s2-p0-d1-g1-bias-zeros-n3-l20-float64-seed10",

@@ -7,26 +7,31 @@ TOML (read with tomllib) and YAML (yaml.safe_load) share one schema:
                      minus the combinations matching an entry of `exclude`
     [[case]]         one case, single values
 
-Keys are Case field names, and `in` and `out` for in_channels and out_channels
-(the names of the command line's --in and --out). A value comes from, in
-increasing precedence: Case's defaults (the notebook's case), the file's
-[defaults], the options given on the command line, the grid's or case's own.
+Keys are Case field names, and `in` and `out` for in_channels and out_channels (the names of
+the command line's --in and --out). A value comes from, in increasing precedence: Case's
+defaults (the notebook's case), the file's [defaults], the options given on the command line,
+the grid's or case's own.
 
-The whole file is checked before anything runs, and every problem is reported
-at once (`ConfigError.problems`): unknown keys, wrong types, values out of
-range on their own, an explicit case that Conv1d refuses, duplicate ids, an
-empty sweep. A grid combination that Conv1d refuses (a kernel longer than the
-padded input, 'same' with a stride, groups that do not divide the channels)
-is not a mistake in the file: it becomes a skipped entry.
+The whole file is checked before anything runs, and every problem is reported at once
+(`ConfigError.problems`): unknown keys, wrong types, values out of range on their own, an
+explicit case that Conv1d refuses, duplicate ids, an empty sweep. A grid combination that
+Conv1d refuses (a kernel longer than the padded input, 'same' with a stride, groups that do not
+divide the channels) is not a mistake in the file: it becomes a skipped entry.
+
+A file is refused before it is expanded when it is too big, not UTF-8 text, nested too deeply,
+or when its grids make more than `max_cases` combinations.
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
+import math
+import reprlib
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,10 @@ from ..nn.spec import InvalidParameter
 
 ALIASES = {"in": "in_channels", "out": "out_channels"}
 SECTIONS = ("defaults", "grid", "case")
+SUFFIXES = (".toml", ".yaml", ".yml")
+MAX_BYTES = 1 << 20  # a config of explicit cases at about 100 bytes each: 10,000 of them
+MAX_VALUES = 100_000  # values in a file once YAML's aliases are expanded
+MAX_CASES = 1_000_000  # combinations, unless --max-cases says otherwise
 
 
 @dataclass(frozen=True)
@@ -50,47 +59,135 @@ class Entry:
 class ConfigError(Exception):
     """A config file that cannot be run; `problems` lists every problem, one line each."""
 
-    def __init__(self, path: Path, problems: list[str]):
+    def __init__(self, path: Path | str, problems: list[str]):
         super().__init__(f"{path}: {len(problems)} problem(s)")
         self.path = path
         self.problems = problems
 
 
+def shipped() -> dict[str, Path]:
+    """The configs that come with the tool, by name: smoke, mytorch, full, seed, example."""
+    folder = files("conv1d_check.configs")
+    return {
+        Path(item.name).stem: Path(str(item))
+        for item in folder.iterdir()
+        if item.name.endswith(SUFFIXES)
+    }
+
+
+def resolve(name: str | Path) -> Path:
+    """The config file `name` stands for: a path, or the name of a shipped config."""
+    path = Path(name)
+    if path.exists() or path.suffix in SUFFIXES:
+        return path
+    found = shipped()
+    if str(name) in found:
+        return found[str(name)]
+    raise ConfigError(
+        name,
+        [f"{name}: no such file, nor a shipped config (those are: {', '.join(sorted(found))})"],
+    )
+
+
 def read(path: Path) -> Any:
     """The file's data: TOML by tomllib, .yaml/.yml by yaml.safe_load."""
+    if path.suffix not in SUFFIXES:
+        raise ConfigError(path, [f"{path}: a config file ends in .toml, .yaml or .yml"])
+    text = _text(path)
     try:
         if path.suffix == ".toml":
-            with path.open("rb") as stream:
-                return tomllib.load(stream)
-        if path.suffix in (".yaml", ".yml"):
-            return yaml.safe_load(path.read_text())
+            data = tomllib.loads(text)
+        else:
+            data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader, bounded
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        message = " ".join(str(error).split())[:300]
+        raise ConfigError(
+            path, [f"{path}: not valid {path.suffix[1:].upper()}: {message}"]
+        ) from None
+    except RecursionError:
+        raise ConfigError(path, [f"{path}: nested too deeply to be a config"]) from None
+    if _values(data) > MAX_VALUES:
+        raise ConfigError(
+            path, [f"{path}: holds more than {MAX_VALUES:,} values (YAML aliases expanded)"]
+        )
+    return data
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.safe_load's loader, refusing a file whose merge keys (`<<: *anchor`) copy more
+    than MAX_VALUES entries: nested merges grow exponentially."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.merged = 0
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        super().flatten_mapping(node)
+        self.merged += len(node.value)
+        if self.merged > MAX_VALUES:
+            raise yaml.YAMLError(f"its merge keys copy more than {MAX_VALUES:,} entries")
+
+
+def _text(path: Path) -> str:
+    """The file as text: at most MAX_BYTES of UTF-8."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise ConfigError(path, [f"{path}: is a directory, not a config file"]) from None
     except OSError as error:
         raise ConfigError(path, [f"{path}: cannot read it: {error.strerror}"]) from None
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        text = " ".join(str(error).split())
-        raise ConfigError(path, [f"{path}: not valid {path.suffix[1:].upper()}: {text}"]) from None
-    raise ConfigError(path, [f"{path}: a config file ends in .toml, .yaml or .yml"])
+    if len(data) > MAX_BYTES:
+        raise ConfigError(path, [f"{path}: larger than {MAX_BYTES >> 20} MiB: not a config"])
+    if b"\0" in data:
+        raise ConfigError(path, [f"{path}: a binary file, not a config (it holds NUL bytes)"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            path, [f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"]
+        ) from None
 
 
-def load(path: Path, overrides: dict[str, Any] | None = None) -> list[Entry]:
+def _values(data: Any) -> int:
+    """How many values `data` holds with every shared (aliased) part counted each time it
+    appears; counted once per distinct object, without recursion."""
+    sizes: dict[int, int] = {}
+    stack = [(data, False)]
+    while stack:
+        item, expanded = stack.pop()
+        if not isinstance(item, dict | list) or id(item) in sizes:
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item
+        if expanded:
+            sizes[id(item)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+        else:
+            stack.append((item, True))
+            stack.extend((c, False) for c in children)
+    return sizes.get(id(data), 1)
+
+
+def load(
+    path: Path, overrides: dict[str, Any] | None = None, max_cases: int = MAX_CASES
+) -> list[Entry]:
     """The file's cases, id-sorted, every one validated; `overrides` are the command line's.
 
     Raises ConfigError listing every problem in the file.
     """
-    return Loader(path).entries(read(path), overrides or {})
+    return Loader(path, max_cases).entries(read(path), overrides or {})
 
 
 class Loader:
-    """Collects the problems of one file while it expands it."""
+    """Expands one file into entries, collecting every problem on the way: each step returns
+    what was valid and adds the rest to `problems`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, max_cases: int = MAX_CASES):
         self.path = path
+        self.max_cases = max_cases
         self.problems: list[str] = []
 
     def problem(self, where: str, key: str, message: str) -> None:
-        line = (
-            f"{self.path}: {where}: {key}: {message}" if key else f"{self.path}: {where}: {message}"
-        )
+        line = f"{self.path}: {where}: " + (f"{key}: {message}" if key else message)
         if line not in self.problems:
             self.problems.append(line)
 
@@ -99,11 +196,11 @@ class Loader:
             raise ConfigError(self.path, [f"{self.path}: the file must hold a table of sections"])
         for key in data:
             if key not in SECTIONS:
-                self.problem("top level", str(key), _unknown(key, SECTIONS, "section"))
-        defaults, _ = self.fields(data.get("defaults") or {}, "defaults", lists=False)
+                self.problem("top level", _short(key), _unknown(key, SECTIONS, "section"))
+        defaults = self.fields(data.get("defaults") or {}, "defaults", lists=False)
         base = replace(Case(), **{**defaults, **overrides})  # the valid defaults, to go on
-        grids = self.tables(data, "grid")
-        cases = self.tables(data, "case")
+        grids, cases = self.tables(data, "grid"), self.tables(data, "case")
+        self.refuse_too_many(grids, len(cases))
         found: list[tuple[str, Entry]] = []
         for index, table in enumerate(grids, 1):
             found += self.grid(table, f"grid {index}", base)
@@ -124,35 +221,44 @@ class Loader:
         self.problem(section, "", f"must be an array of tables ([[{section}]] in TOML)")
         return []
 
-    def fields(self, table: Any, where: str, lists: bool) -> tuple[dict[str, Any], bool]:
-        """The table's valid keys as Case fields, each value checked on its own, and
-        whether all were valid.
+    def refuse_too_many(self, grids: list[dict], explicit: int) -> None:
+        """Count the combinations before any is built; refuse more than max_cases."""
+        count = explicit + sum(
+            math.prod(
+                len(v) if isinstance(v, list) else 1 for k, v in grid.items() if k != "exclude"
+            )
+            for grid in grids
+        )
+        if count > self.max_cases:
+            raise ConfigError(
+                self.path,
+                [
+                    f"{self.path}: {count:,} combinations, more than the limit of "
+                    f"{self.max_cases:,} (--max-cases raises it)"
+                ],
+            )
 
-        With `lists`, a value may be a list of values (a grid axis).
-        """
+    def fields(self, table: Any, where: str, lists: bool) -> dict[str, Any]:
+        """The table's valid keys as Case fields, each value checked on its own. With `lists`,
+        a value may be a list of values (a grid axis)."""
         if not isinstance(table, dict):
             self.problem(where, "", "must be a table of parameters")
-            return {}, False
-        fields, keys, broken = {}, {}, False
+            return {}
+        valid, keys = {}, {}
         for key, value in table.items():
             name = ALIASES.get(key, key)
             if name not in FIELDS:
-                self.problem(where, str(key), _unknown(key, (*ALIASES, *FIELDS), "parameter"))
-                broken = True
-                continue
-            if name in keys:
+                self.problem(where, _short(key), _unknown(key, (*ALIASES, *FIELDS), "parameter"))
+            elif name in keys:
                 self.problem(where, str(key), f"{name} is given twice (as {keys[name]} and {key})")
-                broken = True
-                continue
-            keys[name] = key
-            wrong = self.wrong_values(name, value, lists)
-            for message in wrong:
-                self.problem(where, str(key), message)
-            if wrong:
-                broken = True
             else:
-                fields[name] = value
-        return fields, not broken
+                keys[name] = key
+                wrong = self.wrong_values(name, value, lists)
+                for message in wrong:
+                    self.problem(where, str(key), message)
+                if not wrong:
+                    valid[name] = value
+        return valid
 
     @staticmethod
     def wrong_values(name: str, value: Any, lists: bool) -> list[str]:
@@ -165,7 +271,7 @@ class Loader:
             if isinstance(item, list | dict):
                 kind = "a list" if isinstance(item, list) else "a table"
                 hint = " (lists belong in a [[grid]])" if isinstance(item, list) else ""
-                wrong.append(f"{name}={item!r}: {kind} is not a value{hint}")
+                wrong.append(f"{name}: {kind} is not a value{hint}")
                 continue
             try:
                 check_field(name, item)
@@ -175,49 +281,50 @@ class Loader:
 
     def grid(self, table: dict, where: str, base: Case) -> list[tuple[str, Entry]]:
         table = dict(table)
+        before = len(self.problems)
         exclude = self.excludes(table.pop("exclude", []), where)
-        axes, valid = self.fields(table, where, lists=True)
-        if not valid or exclude is None:
+        axes = self.fields(table, where, lists=True)
+        if len(self.problems) > before:
             return []
         names = list(axes)
         choices = [v if isinstance(v, list) else [v] for v in axes.values()]
         found = []
         for combination in itertools.product(*choices):
             case = replace(base, **dict(zip(names, combination, strict=True)))
-            if any(_matches(case, rule) for rule in exclude):
-                continue
-            try:  # every value passed on its own: what Conv1d refuses here is the combination
-                case.spec.output_length(case.length)
-            except InvalidParameter as error:
-                found.append((where, Entry(case, f"not a valid Conv1d: {error}")))
-                continue
-            try:
-                case.validate()
-            except InvalidParameter as error:  # atol without rtol, say
-                self.problem(where, error.param, str(error))
-                continue
-            found.append((where, Entry(case)))
+            if not any(_matches(case, rule) for rule in exclude):
+                found += self.entry(case, where, refused_is_skip=True)
         return found
 
-    def excludes(self, value: Any, where: str) -> list[dict[str, Any]] | None:
-        """`exclude`: tables of values (a list matches any of its values); None if broken."""
+    def excludes(self, value: Any, where: str) -> list[dict[str, Any]]:
+        """`exclude`: tables of values (a list matches any of its values)."""
         if not isinstance(value, list):
             self.problem(where, "exclude", "must be a list of tables")
-            return None
-        rules = [
+            return []
+        return [
             self.fields(rule, f"{where}, exclude {i}", lists=True)
             for i, rule in enumerate(value, 1)
         ]
-        return [rule for rule, _ in rules] if all(valid for _, valid in rules) else None
 
     def case(self, table: dict, where: str, base: Case) -> list[tuple[str, Entry]]:
-        values, valid = self.fields(table, where, lists=False)
-        if not valid:
+        before = len(self.problems)
+        values = self.fields(table, where, lists=False)
+        if len(self.problems) > before:
             return []
-        case = replace(base, **values)
+        return self.entry(replace(base, **values), where, refused_is_skip=False)
+
+    def entry(self, case: Case, where: str, refused_is_skip: bool) -> list[tuple[str, Entry]]:
+        """The case as an entry, or a problem. Every value passed on its own, so what Conv1d
+        refuses here is the combination: a grid's is skipped, an explicit case's a problem."""
+        try:
+            case.spec.output_length(case.length)
+        except InvalidParameter as error:
+            if refused_is_skip:
+                return [(where, Entry(case, f"not a valid Conv1d: {error}"))]
+            self.problem(where, error.param, str(error))
+            return []
         try:
             case.validate()
-        except InvalidParameter as error:
+        except InvalidParameter as error:  # atol without rtol, a case too large...
             self.problem(where, error.param, str(error))
             return []
         return [(where, Entry(case))]
@@ -245,6 +352,10 @@ def _matches(case: Case, rule: dict[str, Any]) -> bool:
     )
 
 
+def _short(value: object) -> str:
+    return value if isinstance(value, str) and len(value) <= 40 else reprlib.repr(value)
+
+
 def _unknown(key: object, known: tuple[str, ...], what: str) -> str:
-    close = difflib.get_close_matches(str(key), known, n=1)
+    close = difflib.get_close_matches(str(key)[:100], known, n=1)
     return f"unknown {what}" + (f" (did you mean {close[0]}?)" if close else "")

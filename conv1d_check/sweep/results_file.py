@@ -1,51 +1,66 @@
-"""The --output results file: one JSON line per finished case, and reading it back to resume."""
+"""The --output results file: one JSON line per finished case, and reading it back to resume.
+
+The file is locked while a sweep writes it: a second sweep on the same file is refused. A file
+to resume from is read and every line checked before anything is changed: one that is not a
+case's record is named and the file is left as it was; a partial last line (a kill in
+mid-write) is cut off only then.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from ..check.case import FIELDS, Case
-from ..check.tolerance import TensorError
-from ..check.verify import CaseResult
-from ..report.terminal import to_json
+from ..check.result import BadRecord, CaseResult, from_record
+from ..report.records import to_json
 from .config import Entry
 
 
 class ResultsFileError(ValueError):
-    """A results file that cannot be written, or resumed from (a broken line, not the last)."""
+    """A results file that cannot be written, or resumed from."""
 
 
 class ResultsFile:
-    """--output: one JSON line per finished case, written and flushed as it finishes.
-
-    Lines are in the order cases finished. Opened for resuming, a partial last
-    line (a kill in mid-write) is cut off before anything is appended.
-    """
+    """--output: one JSON line per finished case, written and flushed as it finishes, in the
+    order cases finish."""
 
     def __init__(self, path: Path, resume: bool):
         self.path = path
         self.notes: list[str] = []
+        if path.is_dir():
+            raise ResultsFileError(f"{path}: is a directory")
         try:
-            self.records = read_records(path) if resume else []
-            self.stream = path.open("a" if resume else "w", encoding="utf-8")
+            self.stream = path.open("a", encoding="utf-8")  # nothing is cut before the lock
         except OSError as error:
-            raise ResultsFileError(f"{path}: cannot use it: {error.strerror}") from None
+            raise ResultsFileError(f"{path}: cannot write it: {error.strerror}") from None
+        try:
+            fcntl.flock(self.stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.stream.close()
+            raise ResultsFileError(
+                f"{path}: another conv1d-check is writing it; wait for it, or use another file"
+            ) from None
+        try:
+            self.results, end = read_results(path) if resume else ([], 0)
+        except ResultsFileError:
+            self.close()
+            raise
+        self.stream.truncate(end)  # a partial last line, or the whole file when not resuming
 
     def done(self, entries: list[Entry]) -> dict[str, CaseResult]:
         """The recorded results of these entries (the last line of an id wins)."""
         wanted = {entry.case.id: entry.case for entry in entries}
         found, other, changed = {}, 0, set()
-        for record in self.records:
-            case = wanted.get(record["id"])
+        for result in self.results:
+            case = wanted.get(result.id)
             if case is None:
                 other += 1
-            elif record.get("params") != _plain(case.params()):
-                changed.add(record["id"])
+            elif _plain(result.case.params()) != _plain(case.params()):
+                changed.add(result.id)
             else:
-                found[record["id"]] = from_record(record)
+                found[result.id] = result
         if other:
             self.notes.append(f"{other} line(s) of {self.path} are for cases not in this sweep")
         if changed - set(found):
@@ -58,73 +73,33 @@ class ResultsFile:
         return found
 
     def write(self, result: CaseResult) -> None:
-        self.stream.write(to_json(result.to_dict()) + "\n")
+        self.stream.write(to_json(result.to_record()) + "\n")
         self.stream.flush()
 
     def close(self) -> None:
-        self.stream.close()
+        self.stream.close()  # and with it the lock
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The complete lines of a results file, parsed; a partial last line is cut off the file."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
+def read_results(path: Path) -> tuple[list[CaseResult], int]:
+    """The results recorded in a file, and where its complete lines end (a partial last line
+    is left out). ResultsFileError names the first line that is not a case's record."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ResultsFileError(f"{path}: cannot read it: {error.strerror}") from None
     end = data.rfind(b"\n") + 1
-    if end < len(data):
-        os.truncate(path, end)
-    records = []
+    results = []
     for number, line in enumerate(data[:end].splitlines(), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict) or not all(
-            isinstance(record.get(key), kind)
-            for key, kind in (("id", str), ("params", dict), ("status", str))
-        ):
+            results.append(from_record(json.loads(line)))
+        except (ValueError, RecursionError) as error:
+            why = error if isinstance(error, BadRecord) else "not JSON"
             raise ResultsFileError(
-                f"{path}: line {number} is not a case's JSON record; remove it to resume"
-            )
-        records.append(record)
-    return records
-
-
-def from_record(record: dict[str, Any]) -> CaseResult:
-    """A CaseResult from its JSON record (what `CaseResult.to_dict` gave; shapes are not kept)."""
-    case = Case(**{k: v for k, v in record["params"].items() if k in FIELDS})
-    return CaseResult(
-        case,
-        record["status"],
-        errors=_tensor_errors(record.get("errors", {})),
-        torch_errors=_tensor_errors(record.get("torch_errors", {})),
-        diagnosis=record.get("diagnosis", []),
-        where=record.get("where", {}),
-        notes=record.get("notes", []),
-        message=record.get("message", ""),
-        convention=record.get("convention"),
-        layer_output=record.get("layer_output", ""),
-        seconds=record.get("seconds", 0.0),
-    )
-
-
-def _tensor_errors(records: dict[str, dict[str, Any]]) -> dict[str, TensorError]:
-    def number(value: float | None) -> float:
-        return float("nan") if value is None else value  # null was a NaN or an inf
-
-    return {
-        name: TensorError(
-            number(e["max_abs"]),
-            number(e["max_rel"]),
-            number(e["allowed"]),
-            e["mismatched"],
-            e["total"],
-            tuple(e["worst_index"]),
-        )
-        for name, e in records.items()
-    }
+                f"{path}: line {number} is not a case's record ({why}); the file is unchanged"
+            ) from None
+    return results, end
 
 
 def _plain(value: Any) -> Any:

@@ -1,67 +1,50 @@
-"""Run many cases: shards, parallel jobs, and a results file that survives an interruption.
+"""Run a plan's cases: in this process or in worker processes, streaming every finished case to
+the results file, stopping on Ctrl-C or after --max-failures.
 
-A sweep is a list of `config.Entry` sorted by id (a single command line is a
-sweep of one). `run` runs the entries not yet done, in this process (one job)
-or in a pool of worker processes, streams every finished case to the
-`--output` JSONL file, and returns the results in id order whatever the
-number of jobs.
+Results do not depend on the number of jobs: every case runs with torch and BLAS on one thread
+(threadpoolctl), here as in the workers. Workers fork from a server that has imported torch
+once (multiprocessing's forkserver with torch preloaded), so a worker costs a fork, not an
+import; `worker_count` still runs a sweep too small to pay even that in this process.
 
-Results do not depend on the number of jobs: every case runs with torch and
-BLAS on one thread (threadpoolctl), in this process and in the workers.
-Workers ignore SIGINT, so that Ctrl-C reaches only the parent, which stops the
-pool and keeps what has finished.
+Workers ignore SIGINT: Ctrl-C reaches the parent, which kills them and keeps what finished. A
+worker's user-layer processes end with it (they watch a pipe it holds), and a worker ends with
+the parent (a thread watches for it).
 """
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
-import re
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from contextlib import closing
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 from ..check.case import Case
-from ..check.verify import CaseResult, check
+from ..check.result import CaseResult, RunResult, Status
+from ..check.torch_side import one_thread
+from ..check.verify import run_case
+from ..usercode import isolation
 from .config import Entry
+from .plan import Plan
 from .results_file import ResultsFile
 
-STARTING = os.path.join("multiprocessing", "process.py")  # where Process.start is
-
-
-# ---------------------------------------------------------------- shards
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """'I/N' as (I, N) with 1 <= I <= N; ValueError with the rule otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match or not 1 <= int(match[1]) <= int(match[2]):
-        raise ValueError(f"{text!r}: must be I/N with 1 <= I <= N, e.g. 2/4")
-    return int(match[1]), int(match[2])
-
-
-def shard(entries: list[Entry], index: int, count: int) -> list[Entry]:
-    """Shard `index` of `count` (1-based): the id-sorted cases k with k mod count = index − 1.
-
-    Dealt round-robin rather than cut in blocks, so that every shard gets a
-    share of each region of the id order (the large cases, the user-layer ones).
-    """
-    return sorted(entries, key=lambda e: e.case.id)[index - 1 :: count]
-
-
-# ---------------------------------------------------------------- running
+# A sweep's estimated seconds of work below which workers do not pay: about what starting the
+# forkserver (importing torch) and the pool costs beyond what one job pays anyway.
+WORTH_WORKERS = 1.5
+# Estimated seconds of one case: the tool's own work (three oracle runs and torch's, the
+# comparison) plus the elements of x and y at the built-in layer's pace; a user layer's
+# process adds its round trip. Measured with benchmarks/sweep_bench.py on this kind of machine.
+CASE_SECONDS, ELEMENT_SECONDS, USER_LAYER_SECONDS = 0.004, 2e-8, 0.004
 
 
 class Progress:
-    """What `run` reports to as it goes (report.SweepProgress shows it); this one is silent."""
+    """What `run` reports to as it goes (report.progress.SweepProgress shows it)."""
 
     def start(self, total: int) -> None:
         """`total` cases are about to run."""
@@ -73,42 +56,56 @@ class Progress:
         """The sweep is over, or interrupted."""
 
 
-@dataclass
-class SweepResult:
-    """A sweep's results in id order: those run now and those read back from the file."""
+class Workers(NamedTuple):
+    """How many processes run the cases, and why not what was asked for (or "")."""
 
-    results: list[CaseResult]
-    total: int  # cases in the sweep (this shard)
-    seconds: float
-    interrupted: bool = False
-    resumed: int = 0  # results read back from the --output file
-    notes: list[str] = field(default_factory=list)
+    count: int
+    note: str
 
-    @property
-    def passed(self) -> bool:
-        return not self.interrupted and all(r.passed for r in self.results)
+
+def worker_count(jobs: int, entries: list[Entry]) -> Workers:
+    """--jobs (0: one per CPU), capped at the CPUs and at the cases, and 1 for a sweep whose
+    work would not pay for workers."""
+    cpus = os.cpu_count() or 1
+    cases = [entry.case for entry in entries if not entry.skip]
+    count, note = jobs or cpus, ""
+    if count > cpus:
+        count, note = cpus, f"--jobs {jobs}: this machine has {cpus} CPU(s); using {cpus}"
+    count = max(1, min(count, len(cases)))
+    if count > 1 and sum(map(estimated_seconds, cases)) < WORTH_WORKERS:
+        count = 1  # silently: one job is simply the faster way
+    return Workers(count, note)
+
+
+def estimated_seconds(case: Case) -> float:
+    """A rough cost of checking `case`, to decide whether workers pay."""
+    elements = case.batch * (case.in_channels * case.length + case.out_channels * case.length)
+    extra = 0.0 if case.impl == "builtin" else USER_LAYER_SECONDS
+    return CASE_SECONDS + extra + ELEMENT_SECONDS * elements * case.kernel_size
 
 
 def run(
-    entries: list[Entry],
+    plan: Plan,
     jobs: int = 1,
     output: Path | None = None,
     resume: bool = False,
     progress: Progress | None = None,
-) -> SweepResult:
-    """Run the entries (skips become skip results), streaming each finished one to `output`.
-
-    With `resume`, cases whose id is already in `output` (with the same
-    parameters) are not run again; their recorded results count. Ctrl-C stops
-    the sweep: the result says `interrupted` and holds what finished.
+    max_failures: int | None = None,
+) -> RunResult:
+    """Run the plan's entries (skips become skip results), streaming each finished one to
+    `output`. With `resume`, cases already in `output` (with the same parameters) are not run
+    again; their recorded results count. Ctrl-C stops the sweep (`interrupted`); so does the
+    `max_failures`-th failing case (`stopped`). Either way the result holds what finished.
     """
     start = time.perf_counter()
+    entries = plan.entries
     sink = ResultsFile(output, resume) if output else None
     done = sink.done(entries) if sink else {}
     resumed = len(done)
     todo = [entry for entry in entries if entry.case.id not in done]
     progress = progress or Progress()
-    interrupted = False
+    interrupted = stopped = False
+    failures = sum(r.status in (Status.FAIL, Status.ERROR) for r in done.values())
     try:
         progress.start(len(todo))
         with closing(_results(todo, jobs)) as results:
@@ -117,131 +114,91 @@ def run(
                 if sink:
                     sink.write(result)
                 progress.advance(result)
+                failures += result.status in (Status.FAIL, Status.ERROR)
+                if max_failures is not None and failures >= max_failures:
+                    stopped = True
+                    break
     except KeyboardInterrupt:
         interrupted = True
     finally:
         progress.stop()
         if sink:
             sink.close()
+        isolation.close_all()
     ordered = [done[entry.case.id] for entry in entries if entry.case.id in done]
-    notes = sink.notes if sink else []
-    return SweepResult(
-        ordered, len(entries), time.perf_counter() - start, interrupted, resumed, notes
+    return RunResult(
+        ordered,
+        len(entries),
+        time.perf_counter() - start,
+        interrupted=interrupted,
+        stopped=stopped,
+        resumed=resumed,
+        notes=sink.notes if sink else [],
     )
 
 
 def _results(todo: list[Entry], jobs: int) -> Iterator[CaseResult]:
     for entry in todo:
         if entry.skip:
-            yield CaseResult(entry.case, "skip", message=entry.skip)
+            yield CaseResult(entry.case, Status.SKIP, message=entry.skip)
     yield from run_cases([entry.case for entry in todo if not entry.skip], jobs)
 
 
 def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[CaseResult]:
     """Each case's result as it finishes: in order with one job, as completed with more.
-
-    `jobs` 0 means one per CPU. One job runs here, with torch pinned to one
-    thread as in the workers.
-    """
-    workers = min(jobs or os.cpu_count() or 1, len(cases))
-    if workers <= 1:
+    One job runs here, with torch pinned to one thread as in the workers."""
+    if jobs <= 1 or len(cases) <= 1:
         with one_thread():
             for case in cases:
-                yield check(case)
+                yield run_case(case)
         return
+    context = _context()
+    stop = context.Event()
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+        min(jobs, len(cases)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), stop),
     )
-    finished = False
     try:
-        futures = [pool.submit(_work, case) for case in cases]
+        futures = [pool.submit(run_case, case) for case in cases]
         for future in as_completed(futures):
             yield future.result()
-        finished = True
-    finally:
-        _stop(pool, finished)
+    finally:  # done, interrupted or stopped: cancel what waits, end the workers at once
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """torch, and the BLAS and OpenMP libraries loaded here, on one thread inside the block.
-
-    The thread count changes the last bits of large sums (dW), so every case runs
-    on one thread, here as in the workers.
-    """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
+@cache
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver with torch and the check imported once: each worker is a fork of it (fork
+    itself would be unsafe beside the parent's torch threads); spawn where it does not exist."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch", "conv1d_check.check.verify"])
+    return context
 
 
-def _start_worker() -> None:
-    """In each worker: Ctrl-C is the parent's business; SIGTERM exits through `finally`
-    blocks (so that a user layer's child process is killed); one thread; an end when
-    the parent dies; a quick exit."""
+def _start_worker(parent: int, stop: threading.Event) -> None:
+    """In each worker: Ctrl-C is the parent's business; one thread; an end when the parent
+    sets `stop`, or is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGALRM, _exit)  # SIGTERM again, deferred
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)  # for the worker's whole life, as `one_thread` does
     threadpool_limits(limits=1)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    atexit.register(_quick_exit)
+    threading.Thread(target=_watch, args=(parent, stop), daemon=True).start()
 
 
-def _quick_exit() -> None:
-    """The last thing a worker does, once multiprocessing has flushed its queues: skip the
-    interpreter's teardown, which with torch loaded takes a third of a second."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(0)
-
-
-def _exit(signum: int, frame: Any) -> None:
-    """SIGTERM: leave through the `finally` blocks; but not while a process is being
-    started (its forkserver would print a traceback, the child would be orphaned): a
-    moment later, then."""
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "start" and code.co_filename.endswith(STARTING):
-            signal.setitimer(signal.ITIMER_REAL, 0.01)
-            return
-        frame = frame.f_back
-    sys.exit(128 + signal.SIGTERM)
-
-
-def _watch_parent(parent: int) -> None:
-    """A worker whose parent was killed (no Ctrl-C, no cleanup) ends, and its layer's child."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    for child in multiprocessing.active_children():
-        child.kill()
+def _watch(parent: int, stop: threading.Event) -> None:
+    """Exit when told to, or once the parent is gone (killed, with no chance to tell us). A
+    case in progress is abandoned; our user layers' processes follow us, since they watch a
+    pipe we hold."""
+    while not stop.wait(0.2):
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            break
     os._exit(1)
-
-
-def _work(case: Case) -> CaseResult:
-    """`check` in a worker. Stopped by SIGTERM, it leaves at once: the pool's loop would
-    catch the SystemExit and take the next case."""
-    try:
-        return check(case)
-    except SystemExit as stop:  # `finally` blocks have run: the layer's process is gone
-        os._exit(stop.code)
-
-
-def _stop(pool: ProcessPoolExecutor, finished: bool) -> None:
-    """Shut the pool down; after an interruption, cancel what waits and end the workers."""
-    if not finished:
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-    pool.shutdown(wait=True)
