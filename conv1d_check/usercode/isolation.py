@@ -1,124 +1,228 @@
-"""Run a user's layer in a child process: a timeout, captured output, and no crash of ours.
+"""Run a user's layer in a child process of its own: a timeout, a memory limit, bounded
+captured output, and nothing of it outlives the tool.
 
-The child (`worker.serve`) imports the layer, drives it and sends back messages over a pipe.
-Whatever the layer prints goes to a file, read back by the parent, even after a crash. An
-exception, a hang or a dead process becomes an "error" LayerRun.
+One worker process per layer (`worker.py`) loads the layer once and serves case after case,
+each with a fresh instance. It is replaced when it dies, hangs past the timeout or runs out of
+memory. What it prints is read as it comes and kept up to OUTPUT_LIMIT bytes a case; the rest
+is counted. An exception, a hang or a death is an "error" LayerRun, never an exception here.
+
+Workers live until `close_all` (called at the end of a sweep, and at exit), or until the tool
+dies: each watches a pipe that only the tool holds open, and the kernel's parent-death signal.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import atexit
 import os
+import selectors
 import signal
-import tempfile
+import subprocess
+import sys
 import time
+from contextlib import suppress
 from dataclasses import replace
-from functools import cache
+from multiprocessing.connection import Connection
 from pathlib import Path
 
+from .limits import format_bytes
 from .protocol import Job, LayerRun, RunStatus, Tensors
-from .worker import serve
 
-OUTPUT_LIMIT = 20_000  # characters of the layer's printed output that are kept
-
-
-@cache
-def _context() -> multiprocessing.context.BaseContext:
-    """forkserver: each child forks from a clean server that has numpy imported (fast, and
-    safe beside torch's threads); spawn where forkserver does not exist."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["numpy", "conv1d_check.usercode.worker"])
-    return context
+OUTPUT_LIMIT = 1 << 20  # bytes of a case's printed output that are kept
+POLL = 1.0  # seconds between looks at the clock while waiting (select's limit is finite)
+MESSAGE, TIMEOUT, DIED = "message", "timeout", "died"  # what waiting for the worker gave
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def run_isolated(job: Job, tensors: Tensors, timeout: float) -> LayerRun:
-    """Run `job` in a child process, within `timeout` seconds."""
-    fd, output_path = tempfile.mkstemp(prefix="conv1d-check-", suffix=".out")
-    os.close(fd)
-    context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=serve,
-        args=(sender, replace(job, impl=_absolute(job.impl)), tensors, output_path),
-        name="conv1d-check-layer",
-    )
-    start = time.monotonic()
-    child.start()
-    sender.close()
-    try:
-        convention, run = _collect(receiver, job, timeout, start)
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-        receiver.close()
-        printed = _read_output(output_path)
-    if run is None:
-        run = LayerRun(
-            status=RunStatus.ERROR, convention=convention, message=_death(child.exitcode)
+class Capture:
+    """A case's printed output: the first OUTPUT_LIMIT bytes kept, the rest counted."""
+
+    def __init__(self) -> None:
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        room = OUTPUT_LIMIT - len(self.kept)
+        self.kept += data[:room]
+        self.dropped += max(0, len(data) - room)
+
+    def text(self) -> str:
+        text = self.kept.decode(errors="replace")
+        if self.dropped:
+            text += f"\n[... {format_bytes(self.dropped)} more output not kept]"
+        return text
+
+
+class LayerProcess:
+    """One worker process for one layer, and the pipes to it."""
+
+    def __init__(self, memory: int):
+        self.memory = memory
+        self.convention: str | None = None  # as the worker last detected it
+        requests_r, requests_w = os.pipe()
+        results_r, results_w = os.pipe()
+        output_r, output_w = os.pipe()
+        lifeline_r, self.lifeline = os.pipe()  # the worker reads EOF when we are gone
+        fds = (requests_r, results_w, lifeline_r)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "conv1d_check.usercode.worker", *map(str, fds), str(memory)],
+            stdin=subprocess.DEVNULL,
+            stdout=output_w,
+            stderr=output_w,
+            pass_fds=fds,
+            start_new_session=True,  # its own process group: killed as a whole
+            env=os.environ | ONE_THREAD,
         )
-    run.printed = printed
-    return run
+        for fd in (*fds, output_w):
+            os.close(fd)
+        self.requests = Connection(requests_w, readable=False)
+        self.results = Connection(results_r, writable=False)
+        self.output = output_r
+        os.set_blocking(self.output, False)
+        pidfd_open = getattr(os, "pidfd_open", None)  # Linux: readable once the worker exits
+        self.exited = pidfd_open(self.process.pid) if pidfd_open else None
 
+    def run(self, job: Job, tensors: Tensors, timeout: float) -> LayerRun:
+        """Send one case and wait for its run, within `timeout` seconds of now."""
+        start = time.monotonic()
+        capture = Capture()
+        try:
+            self.requests.send((job, tensors))
+        except OSError:  # the worker is gone (it ends itself after a MemoryError)
+            return self.death(capture, job)
+        outcome, run = self.receive(capture, start + timeout)
+        if outcome == TIMEOUT:
+            return self.death(capture, job, timeout=timeout)
+        if outcome == DIED or not isinstance(run, LayerRun):
+            return self.death(capture, job)
+        self.drain(capture)
+        run.printed = capture.text()
+        self.convention = run.convention
+        if run.status == RunStatus.OK:  # the second pass: its output is not the case's
+            elapsed = time.monotonic() - start
+            ends = time.monotonic() + min(timeout, 2 * elapsed + 1)
+            outcome, note = self.receive(Capture(), ends)
+            if outcome == TIMEOUT:
+                self.stop()
+            elif isinstance(note, str):
+                run.notes.append(note)
+        return run
 
-def _collect(receiver, job: Job, timeout: float, start: float) -> tuple[str, LayerRun | None]:
-    """Read the child's messages until its run arrives (None if the child died first)."""
-    convention = job.convention or "unknown"
-    deadline = start + timeout
-    while True:
-        message = _receive(receiver, deadline)
-        if message is None:
-            return convention, LayerRun(
-                status=RunStatus.ERROR,
-                convention=convention,
-                message=f"timed out after {timeout:g} s (a hang, or a slow layer: "
-                "--timeout raises the limit)",
+    def receive(self, capture: Capture, deadline: float) -> tuple[str, object]:
+        """(MESSAGE, the next message), (TIMEOUT, None) or (DIED, None); output is read into
+        `capture` meanwhile."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.results.fileno(), selectors.EVENT_READ, MESSAGE)
+            selector.register(self.output, selectors.EVENT_READ, "output")
+            if self.exited is not None:
+                selector.register(self.exited, selectors.EVENT_READ, DIED)
+            while (left := deadline - time.monotonic()) > 0:
+                for key, _ in selector.select(min(left, POLL)):
+                    if key.data == "output":
+                        self.drain(capture)
+                    elif key.data == MESSAGE or self.results.poll():
+                        try:
+                            return MESSAGE, self.results.recv()
+                        except (EOFError, OSError):
+                            return DIED, None
+                    else:  # exited with nothing left to read: a helper may hold the pipe
+                        return DIED, None
+        return TIMEOUT, None
+
+    def drain(self, capture: Capture) -> None:
+        with suppress(BlockingIOError, OSError):
+            while data := os.read(self.output, 1 << 16):
+                capture.add(data)
+
+    def death(self, capture: Capture, job: Job, timeout: float | None = None) -> LayerRun:
+        """The worker hung or died: end it, and say what happened."""
+        self.stop()
+        self.drain(capture)
+        if timeout is not None:
+            message = (
+                f"timed out after {timeout:g} s (a hang, or a slow layer: --timeout raises "
+                "the limit)"
             )
-        if message == "died":
-            return convention, None
-        kind, value = message
-        if kind == "convention":
-            convention = value
-        elif kind == "run":
-            break
-    run = value
-    if run.status == RunStatus.OK:  # a second backward tells whether gradients accumulate
-        elapsed = time.monotonic() - start
-        note = _receive(receiver, time.monotonic() + min(timeout, 2 * elapsed + 1))
-        if isinstance(note, tuple) and note[1]:
-            run.notes.append(note[1])
-    return convention, run
+        else:
+            message = _death(self.process.returncode, self.memory)
+        return LayerRun(
+            status=RunStatus.ERROR,
+            convention=job.convention or self.convention or "unknown",
+            message=message,
+            printed=capture.text(),
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """End the worker and everything it started: the process group, killed."""
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        for connection in (self.requests, self.results):
+            connection.close()
+        for fd in (self.output, self.lifeline, self.exited):
+            if fd is not None:
+                os.close(fd)
 
 
-def _receive(receiver, deadline: float):
-    """The next message, "died" if the pipe closed, None if the deadline passed."""
-    if not receiver.poll(max(0.0, deadline - time.monotonic())):
-        return None
-    try:
-        return receiver.recv()
-    except (EOFError, OSError):
-        return "died"
-
-
-def _read_output(path: str) -> str:
-    try:
-        text = Path(path).read_text(errors="replace")
-    finally:
-        os.unlink(path)
-    if len(text) > OUTPUT_LIMIT:
-        text = text[:OUTPUT_LIMIT] + f"\n[... {len(text) - OUTPUT_LIMIT} more characters]"
-    return text
-
-
-def _death(exitcode: int | None) -> str:
+def _death(exitcode: int | None, memory: int) -> str:
     if exitcode is not None and exitcode < 0:
-        return f"the layer's process was killed by {signal.Signals(-exitcode).name}"
+        name = signal.Signals(-exitcode).name
+        hint = ""
+        if -exitcode == signal.SIGKILL:
+            hint = f" (out of memory? the layer may use {format_bytes(memory)}: --memory-limit)"
+        return f"the layer's process was killed by {name}{hint}"
     return f"the layer's process exited with code {exitcode} before it was done"
 
 
+_workers: dict[tuple[str, str | None, int, tuple], LayerProcess] = {}
+
+
+def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> LayerRun:
+    """Run `job` in the layer's worker process (started, or replaced, as needed)."""
+    job = replace(job, impl=_absolute(job.impl))
+    key = (job.impl, job.convention, memory, _fingerprint(job.impl))
+    worker = _workers.get(key)
+    if worker is None or not worker.alive:
+        _retire(key)
+        worker = _workers[key] = LayerProcess(memory)
+    run = worker.run(job, tensors, timeout)
+    if not worker.alive:
+        _retire(key)
+    return run
+
+
+def _retire(key: tuple) -> None:
+    worker = _workers.pop(key, None)
+    if worker is not None:
+        worker.close()
+
+
+def close_all() -> None:
+    """End every worker (and what its layer started)."""
+    for key in list(_workers):
+        _retire(key)
+
+
+atexit.register(close_all)
+
+
 def _absolute(impl: str) -> str:
-    """A file path made absolute, so the child finds it whatever its working directory."""
+    """A file path made absolute, so the worker finds it whatever its working directory."""
     target, colon, name = impl.partition(":")
     return str(Path(target).resolve()) + colon + name if target.endswith(".py") else impl
+
+
+def _fingerprint(impl: str) -> tuple:
+    """The layer file's size and time: an edited file gets a new worker."""
+    target = impl.partition(":")[0]
+    with suppress(OSError):
+        if target.endswith(".py"):
+            stat = os.stat(target)
+            return stat.st_size, stat.st_mtime_ns
+    return ()

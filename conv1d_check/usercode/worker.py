@@ -1,65 +1,161 @@
-"""The child process's side of the isolation: load the user's layer, drive it, send back what
-it gave. Everything it prints goes to a file the parent reads."""
+"""The child process that runs a user's layer, case after case: `python -m
+conv1d_check.usercode.worker REQUESTS RESULTS LIFELINE MEMORY`.
+
+It loads the layer once, then serves requests (a Job and its tensors) from the REQUESTS pipe,
+sending each LayerRun back on RESULTS. It runs in a session of its own, and is the subreaper of
+whatever the layer starts: after each case it kills the processes the layer left behind, and
+when the tool is gone (the LIFELINE pipe, which only the tool can write to, reads EOF; or the
+kernel's parent-death signal) it kills them and itself. Its memory is limited to MEMORY bytes;
+stdout and stderr go to a pipe the tool reads with a cap.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
+import signal
 import sys
+import sysconfig
+import threading
+import time
 import traceback
 from contextlib import suppress
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from . import discover
 from .conventions import CONVENTIONS, accumulation_note, detect
 from .protocol import Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
 
-PACKAGE = str(Path(__file__).parents[1])  # conv1d_check/: frames there are the tool's
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36  # <linux/prctl.h>
+# Frames from these folders are not the user's: ours, the standard library, installed packages.
+NOT_USERS = tuple(
+    {str(Path(__file__).parents[1])}
+    | {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    | {"<frozen "}
+)
 
 
-def serve(sender, job: Job, tensors: Tensors, output_path: str) -> None:
-    """Run `job` and send ("convention", name) once known, ("run", LayerRun) when forward and
-    backward are done, then ("note", str | None) from a second backward on the same instance
-    (does the layer accumulate gradients?)."""
-    sink = os.open(output_path, os.O_WRONLY)
-    os.dup2(sink, 1)
-    os.dup2(sink, 2)
-    convention = job.convention or "unknown"
-    layer = None
-    try:
-        target = discover.load(job.impl)
-        convention = job.convention or detect(target)
-        sender.send(("convention", convention))
-        driven = CONVENTIONS[convention].drive(target, job.spec, tensors)
-        run, layer = (
-            LayerRun(driven.tensors, convention=convention, initial=driven.initial),
-            driven.layer,
-        )
-    except Unsupported as error:
-        run = LayerRun(status=RunStatus.SKIP, convention=convention, message=str(error))
-    except Unusable as error:
-        run = LayerRun(status=RunStatus.ERROR, convention=convention, message=str(error))
-    except BaseException as error:  # the layer's own bug, whatever it is
-        run = LayerRun(status=RunStatus.ERROR, convention=convention, message=describe(error))
-    _flush()
-    sender.send(("run", run))
-    if layer is not None:
+def main(requests_fd: int, results_fd: int, lifeline_fd: int, memory: int) -> None:
+    _guard(lifeline_fd, memory)
+    requests = Connection(requests_fd, writable=False)
+    results = Connection(results_fd, readable=False)
+    loaded: dict[str, Any] = {}
+    while True:
         try:
-            note = accumulation_note(convention, layer, tensors, run.tensors)
-        except BaseException:
-            note = None
+            job, tensors = requests.recv()
+        except EOFError:  # the tool is done with us
+            break
+        run, again = serve(job, tensors, loaded)
         _flush()
-        sender.send(("note", note))
+        results.send(run)
+        if again is not None:  # a second pass, to tell whether gradients accumulate
+            results.send(_note(again, tensors, run))
+        _kill_descendants()
+        if run.message.startswith("MemoryError"):
+            break  # a fresh process for the next case
+    _kill_descendants()
+
+
+def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun, Any]:
+    """Drive the layer on one case; also (convention, instance) for the second pass, or None."""
+    convention = job.convention or "unknown"
+    try:
+        if job.impl not in loaded:
+            loaded[job.impl] = discover.load(job.impl)
+        target = loaded[job.impl]
+        convention = job.convention or detect(target)
+        driven = CONVENTIONS[convention].drive(target, job.spec, tensors)
+    except Unsupported as error:
+        return LayerRun(status=RunStatus.SKIP, convention=convention, message=str(error)), None
+    except Unusable as error:
+        return LayerRun(status=RunStatus.ERROR, convention=convention, message=str(error)), None
+    except BaseException as error:  # the layer's own bug, whatever it is
+        return LayerRun(
+            status=RunStatus.ERROR, convention=convention, message=describe(error)
+        ), None
+    run = LayerRun(driven.tensors, convention=convention, initial=driven.initial)
+    return run, (convention, driven.layer) if driven.layer is not None else None
+
+
+def _note(again: tuple[str, Any], tensors: Tensors, run: LayerRun) -> str | None:
+    try:
+        note = accumulation_note(*again, tensors, run.tensors)
+    except BaseException:
+        note = None
+    _flush()
+    return note
 
 
 def describe(error: BaseException) -> str:
-    """`Type: message (file.py:line in function)`, at the innermost frame of the user's code."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if PACKAGE not in f.filename]
-    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})"
+    """`Type: message (file.py:line in function)`, at the innermost frame of the user's code:
+    an error inside numpy names the user's line that called numpy."""
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}{where if frames else ''}"
+    if isinstance(error, SyntaxError) and error.filename:
+        name = Path(error.filename).name
+        return f"{type(error).__name__}: {error.msg} ({name}:{error.lineno})"
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(NOT_USERS)
+    ]
+    where = ""
+    if frames:
+        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})"
+    return f"{type(error).__name__}: {text[0] if text else ''}{where}"
+
+
+def _guard(lifeline_fd: int, memory: int) -> None:
+    """Die with the tool, adopt the layer's orphans, and stay within `memory` bytes."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if os.getppid() == 1:  # the tool died before the signal was armed
+        os._exit(1)
+    with suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    threading.Thread(target=_watch, args=(lifeline_fd,), daemon=True).start()
+
+
+def _watch(lifeline_fd: int) -> None:
+    """Block until the tool is gone, then take everything of ours down with us."""
+    while os.read(lifeline_fd, 1):
+        pass
+    _kill_descendants()
+    os.killpg(0, signal.SIGKILL)
+
+
+def _kill_descendants() -> None:
+    """SIGKILL every process below this one (ours, or orphans we adopted), and reap them."""
+    deadline = time.monotonic() + 1
+    while _descendants() and time.monotonic() < deadline:
+        for pid in _descendants():
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        time.sleep(0.001)
+
+
+def _descendants() -> list[int]:
+    """The processes below this one, from /proc (Linux; none found elsewhere)."""
+    pending, found = [os.getpid()], []
+    while pending:
+        for task in Path(f"/proc/{pending.pop()}/task").glob("*/children"):
+            with suppress(OSError, ValueError):
+                children = [int(c) for c in task.read_text().split()]
+                found += children
+                pending += children
+    return found
 
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError, ValueError):  # a layer may have closed or replaced them
             stream.flush()
+
+
+if __name__ == "__main__":
+    main(*(int(arg) for arg in sys.argv[1:5]))
