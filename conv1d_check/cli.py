@@ -1,8 +1,8 @@
-"""The `conv1d-check` command: a thin Typer layer over `config`, `sweep` and `report`.
+"""The `conv1d-check` command: a thin Typer layer over `sweep` and `report`.
 
-One command line is a sweep of one case; --config makes it a sweep of many.
-Exit codes: 0 every case passed, 1 a case failed or errored, 2 bad usage or a
-bad config file, 130 interrupted (Ctrl-C).
+The command's parameters are named as Case's fields, so the case is built from `ctx.params`;
+one command line is a sweep of one case, and --config makes it a sweep of many. Every bad input
+is one line on stderr and exit code 2; the run's verdict gives the exit code (`EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -10,23 +10,28 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from . import __version__
 from .check.case import FIELDS, Case, check_field
+from .check.result import RunResult, Verdict
 from .nn.spec import InvalidParameter
+from .sweep.config import shipped
 
-if TYPE_CHECKING:
-    from .sweep.config import Entry
+EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
+EXIT_CODES[Verdict.INTERRUPTED] = 130
+USAGE = 2
+HELP = f"""Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    help="Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.",
-)
+With no options: the notebook's case, on the built-in numpy layer. Exit codes: 0 every case
+passed; 1 a case failed or errored; 2 bad usage, parameters or config file; 5 nothing was
+checked (every case skipped; --allow-empty makes it 0); 130 interrupted. Shipped configs, for
+--config: {", ".join(sorted(shipped()))}."""
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help=HELP)
 
 LAYER, INPUT, JUDGE, UNDER_TEST, SWEEP, OUTPUT = (
     "Convolution",
@@ -36,28 +41,6 @@ LAYER, INPUT, JUDGE, UNDER_TEST, SWEEP, OUTPUT = (
     "Sweep",
     "Output",
 )
-OPTION_NAMES = {
-    "in_channels": "--in",
-    "out_channels": "--out",
-    "kernel_size": "--kernel-size",
-    "stride": "--stride",
-    "padding": "--padding",
-    "dilation": "--dilation",
-    "groups": "--groups",
-    "bias": "--bias",
-    "padding_mode": "--padding-mode",
-    "batch": "--batch",
-    "length": "--length",
-    "dtype": "--dtype",
-    "seed": "--seed",
-    "device": "--device",
-    "tf32": "--tf32",
-    "atol": "--atol",
-    "rtol": "--rtol",
-    "impl": "--impl",
-    "convention": "--convention",
-    "timeout": "--timeout",
-}
 
 
 def _version(value: bool) -> None:
@@ -66,9 +49,30 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _padding(value: str) -> int | str:
-    """--padding takes an integer or a word; the word is validated with the case."""
-    return int(value) if value.lstrip("-").isdigit() else value
+class UsageError(Exception):
+    """Bad input found after parsing: one line on stderr (or several, for a config), exit 2."""
+
+    def __init__(self, *lines: str):
+        super().__init__(lines[0])
+        self.lines = lines
+
+
+def _flag(ctx: typer.Context, name: str) -> str:
+    """The command-line option of parameter `name` (in_channels -> --in)."""
+    for param in ctx.command.params:
+        if param.name == name:
+            return max(param.opts, key=len)
+    return name
+
+
+def _invalid(ctx: typer.Context, error: InvalidParameter) -> UsageError:
+    return UsageError(f"{_flag(ctx, error.param)}: {error}")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """The option was given on the command line (not left at its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def _stdout_console() -> Console:
@@ -79,20 +83,7 @@ def _stdout_console() -> Console:
     return console
 
 
-def _usage_error(message: str) -> typer.Exit:
-    """Bad usage found after parsing: one line on stderr, exit code 2."""
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _given(ctx: typer.Context, name: str) -> bool:
-    """The option was given on the command line (not left at its default)."""
-    source = ctx.get_parameter_source(name)
-    # click's ParameterSource, vendored by typer >= 0.2x: compared by name to work with both
-    return source is not None and source.name == "COMMANDLINE"
-
-
-@app.command()
+@app.command(help=HELP)
 def check_command(
     ctx: typer.Context,
     in_channels: Annotated[
@@ -142,6 +133,14 @@ def check_command(
     rtol: Annotated[
         float | None, typer.Option(help="Relative tolerance (with --atol).", rich_help_panel=JUDGE)
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TENSORS",
+            help="Judge only these tensors, a comma list of y, dX, dW, db (y: forward only).",
+            rich_help_panel=JUDGE,
+        ),
+    ] = None,
     device: Annotated[
         str, typer.Option(help="Device of the torch side: cpu or cuda.", rich_help_panel=JUDGE)
     ] = "cpu",
@@ -164,14 +163,26 @@ def check_command(
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option(help="Seconds a user layer may take per case.", rich_help_panel=UNDER_TEST),
-    ] = 60.0,
-    config: Annotated[
-        Path | None,
         typer.Option(
-            metavar="FILE",
-            help="A sweep: a TOML or YAML file of defaults, grids and cases. Options given "
-            "here override its defaults; a grid's or case's own values override them.",
+            help="Seconds a user layer may take per case (inf: no limit).",
+            rich_help_panel=UNDER_TEST,
+        ),
+    ] = 60.0,
+    memory_limit: Annotated[
+        float | None,
+        typer.Option(
+            metavar="GIB",
+            help="GiB of memory a user layer's process may use (default: half the machine's).",
+            rich_help_panel=UNDER_TEST,
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE|NAME",
+            help="A sweep: a TOML or YAML file of defaults, grids and cases, or a shipped "
+            "config's name. Options given here override its defaults; a grid's or case's own "
+            "values override them.",
             rich_help_panel=SWEEP,
         ),
     ] = None,
@@ -181,7 +192,8 @@ def check_command(
             "--jobs",
             "-j",
             min=0,
-            help="Worker processes (0: one per CPU). Results do not depend on it.",
+            help="Worker processes (0: one per CPU; at most the CPU count). Results do not "
+            "depend on it.",
             rich_help_panel=SWEEP,
         ),
     ] = 1,
@@ -189,7 +201,7 @@ def check_command(
         str | None,
         typer.Option(
             metavar="I/N",
-            help="Run shard I of N (1-based): the id-sorted cases k with k mod N = I - 1.",
+            help="Run shard I of N (1-based): every N-th of the cases that run, and of the skips.",
             rich_help_panel=SWEEP,
         ),
     ] = None,
@@ -209,6 +221,23 @@ def check_command(
             rich_help_panel=SWEEP,
         ),
     ] = False,
+    max_cases: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Refuse a config whose grids make more combinations than this.",
+            rich_help_panel=SWEEP,
+        ),
+    ] = 1_000_000,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Stop the sweep after N failing cases.",
+            rich_help_panel=SWEEP,
+        ),
+    ] = None,
     list_skipped: Annotated[
         bool,
         typer.Option(
@@ -217,12 +246,21 @@ def check_command(
             rich_help_panel=SWEEP,
         ),
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Exit 0, not 5, when nothing was checked (an empty CI shard).",
+            rich_help_panel=SWEEP,
+        ),
+    ] = False,
     json_output: Annotated[
         bool,
         typer.Option("--json", help="Print JSON on stdout, nothing else.", rich_help_panel=OUTPUT),
     ] = False,
     junit: Annotated[
-        Path | None, typer.Option(help="Write a JUnit XML report to FILE.", rich_help_panel=OUTPUT)
+        Path | None,
+        typer.Option(metavar="FILE", help="Write a JUnit XML report.", rich_help_panel=OUTPUT),
     ] = None,
     quiet: Annotated[
         bool,
@@ -238,155 +276,108 @@ def check_command(
     ] = False,
 ) -> None:
     """Check a 1-D convolution against torch.nn.Conv1d. With no options: the notebook's case."""
-    from .sweep.config import Entry
-
-    case = Case(
-        in_channels=in_channels,
-        out_channels=out_channels,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=_padding(padding),
-        dilation=dilation,
-        groups=groups,
-        bias=bias,
-        padding_mode=padding_mode,
-        batch=batch,
-        length=length,
-        dtype=dtype,
-        seed=seed,
-        device=device,
-        tf32=tf32,
-        atol=atol,
-        rtol=rtol,
-        impl=impl,
-        convention=convention,
-        timeout=timeout,
-    )
-    if resume and output is None:
-        raise _usage_error("--resume needs --output FILE.jsonl: the file to resume from")
-    part = _shard(shard)
-    if config is None:
-        try:
-            case.validate()
-        except InvalidParameter as error:
-            raise _option_error(error) from None
-        entries = [Entry(case)]
-    else:
-        given = {name: getattr(case, name) for name in FIELDS if _given(ctx, name)}
-        entries = _load(config, given)
-    label = ""
-    if part is not None:
-        from .sweep.runner import shard as take_shard
-
-        entries = take_shard(entries, *part)
-        label = f"shard {part[0]}/{part[1]}"
-    suite = " ".join(["conv1d-check", *([config.stem] if config else []), label]).strip()
-    passed = _run(
-        entries,
-        json_output=json_output,
-        junit=junit,
-        quiet=quiet,
-        jobs=jobs,
-        output=output,
-        resume=resume,
-        list_skipped=list_skipped,
-        suite=suite,
-        label=label,
-    )
-    if not passed:
-        raise typer.Exit(1)
-
-
-def _option_error(error: InvalidParameter) -> typer.Exit:
-    return _usage_error(f"{OPTION_NAMES.get(error.param, error.param)}: {error}")
-
-
-def _shard(text: str | None) -> tuple[int, int] | None:
-    from .sweep.runner import parse_shard
-
+    params = dict(ctx.params)
+    params["padding"] = int(padding) if padding.lstrip("-").isdigit() else padding
+    case = Case(**{name: params[name] for name in FIELDS})
     try:
-        return None if text is None else parse_shard(text)
-    except ValueError as error:
-        raise _usage_error(f"--shard: {error}") from None
+        run = _run(ctx, case, params)
+    except InvalidParameter as error:
+        raise _usage(_invalid(ctx, error)) from None
+    except UsageError as error:
+        raise _usage(error) from None
+    code = EXIT_CODES[run.verdict]
+    if run.verdict == Verdict.NOTHING_CHECKED and allow_empty:
+        code = 0
+    raise typer.Exit(code)
 
 
-def _load(path: Path, given: dict[str, object]) -> list[Entry]:
-    """The config file's entries; options given on the command line override its [defaults].
-
-    Every problem of the file goes to stderr, one a line, and the exit code is 2.
-    """
-    from .sweep.config import ConfigError, load
-
-    for name, value in given.items():
-        try:
-            check_field(name, value)
-        except InvalidParameter as error:
-            raise _option_error(error) from None
-    try:
-        return load(path, given)
-    except ConfigError as error:
-        if len(error.problems) == 1:
-            typer.echo(f"Error: {error.problems[0]}", err=True)
-        else:
-            typer.echo(f"Error: {len(error.problems)} problems in {path}; nothing ran:", err=True)
-            for problem in error.problems:
-                typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _run(
-    entries: list[Entry],
-    json_output: bool,
-    junit: Path | None,
-    quiet: bool,
-    jobs: int = 1,
-    output: Path | None = None,
-    resume: bool = False,
-    list_skipped: bool = False,
-    suite: str = "conv1d-check",
-    label: str = "",
-) -> bool:
-    """Run the sweep, report it on stdout (tables of what failed and a summary, or JSON) and
-    in JUnit; True if every case passed. Interrupted: the partial report, then exit 130."""
-    from .check import torch_side as torch_ref
-    from .report import terminal as report
-    from .sweep import runner as sweep
+def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
+    """Plan the run, check its output paths, run it, report it."""
+    from .check.torch_side import DeviceUnavailable, check_device
+    from .report import progress, records, terminal
+    from .report.junit import write_junit
+    from .report.paths import check_writable
+    from .sweep import config, plan, runner
     from .sweep.results_file import ResultsFileError
 
+    if params["resume"] and params["output"] is None:
+        raise UsageError("--resume: needs --output FILE.jsonl, the file to resume from")
+    shard = None
+    if params["shard"] is not None:
+        try:
+            shard = plan.parse_shard(params["shard"])
+        except ValueError as error:
+            raise UsageError(f"--shard: {error}") from None
+    given = {name: params[name] for name in FIELDS if _given(ctx, name)}
+    for name, value in given.items():
+        check_field(name, value)
     try:
-        for device in sorted({entry.case.device for entry in entries} - {"cpu"}):
-            torch_ref.check_device(device)
-    except torch_ref.DeviceUnavailable as error:
-        raise _usage_error(str(error)) from None
-    console = _stdout_console()
-    try:
-        outcome = sweep.run(entries, jobs, output, resume, report.SweepProgress())
-    except ResultsFileError as error:
-        raise _usage_error(f"--output: {error}") from None
-    for note in outcome.notes:
-        typer.echo(note, err=True)
-    results = outcome.results
-    if json_output:
-        print(report.results_json(results))
-    else:
-        for result in results:
-            report.print_case(result, console, quiet=quiet or len(entries) > 1)
-        report.print_summary(
-            results,
-            console,
-            outcome.seconds,
-            outcome.total,
-            outcome.interrupted,
-            list_skipped,
-            label,
+        the_plan = plan.plan(
+            case,
+            config=params["config"],
+            given=given,
+            shard_spec=shard,
+            max_cases=params["max_cases"],
         )
-    if junit is not None:
-        report.write_junit(results, junit, suite=suite)
-    if outcome.interrupted:
-        if json_output:
-            typer.echo(f"interrupted: {len(results)} of {outcome.total} case(s) finished", err=True)
-        raise typer.Exit(130)
-    return outcome.passed
+    except config.ConfigError as error:
+        raise _config_error(error) from None
+    for name in ("output", "junit"):
+        if params[name] is not None:
+            check_writable(params[name], _flag(ctx, name))
+            plan.refuse_overwriting(the_plan, name, params[name])
+    try:
+        for device in sorted({entry.case.device for entry in the_plan.entries} - {"cpu"}):
+            check_device(device)
+    except DeviceUnavailable as error:
+        raise UsageError(str(error)) from None
+    jobs = runner.worker_count(params["jobs"], the_plan.entries)
+    if jobs.note:
+        typer.echo(f"note: {jobs.note}", err=True)
+    try:
+        run = runner.run(
+            the_plan,
+            jobs=jobs.count,
+            output=params["output"],
+            resume=params["resume"],
+            progress=progress.SweepProgress(),
+            max_failures=params["max_failures"],
+        )
+    except ResultsFileError as error:
+        raise UsageError(f"--output: {error}") from None
+    for note in run.notes:
+        typer.echo(note, err=True)
+    if params["json_output"]:
+        print(records.results_json(run))
+    else:
+        console = _stdout_console()
+        quiet = params["quiet"] or len(the_plan.entries) > 1
+        for result in run.results:
+            terminal.print_case(result, console, quiet=quiet)
+        terminal.print_summary(run, console, params["list_skipped"], the_plan.label)
+    if params["junit"] is not None:
+        write_junit(run, params["junit"], suite=the_plan.name)
+    if run.interrupted and params["json_output"]:
+        typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)
+    return run
+
+
+def _config_error(error: Exception) -> UsageError:
+    """Every problem of a config file, one a line (the first twenty, and a count)."""
+    problems = error.problems
+    if len(problems) == 1:
+        return UsageError(problems[0])
+    shown = [f"  {problem}" for problem in problems[:20]]
+    if len(problems) > 20:
+        shown.append(f"  ... and {len(problems) - 20} more")
+    return UsageError(f"{len(problems)} problems in {error.path}; nothing ran:", *shown)
+
+
+def _usage(error: UsageError) -> typer.Exit:
+    """One line on stderr (a config's problems one a line below it), exit code 2."""
+    typer.echo(f"Error: {error.lines[0]}", err=True)
+    for line in error.lines[1:]:
+        typer.echo(line, err=True)
+    return typer.Exit(USAGE)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -395,8 +386,8 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="conv1d-check", standalone_mode=False)
     except typer.TyperException as error:
         typer.echo(f"Error: {error.format_message()}", err=True)
-        code = getattr(error, "exit_code", 2)
+        code = getattr(error, "exit_code", USAGE)
     except KeyboardInterrupt:  # before the sweep began, or while it was reported
         typer.echo("Interrupted", err=True)
-        code = 130
+        code = EXIT_CODES[Verdict.INTERRUPTED]
     sys.exit(code or 0)

@@ -54,13 +54,15 @@ def test_json_follows_the_schema():
     result = invoke("--json", "--no-bias", "-n", "2")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
-    assert document["passed"] is True
+    assert document["passed"] is True and document["verdict"] == "PASS"
+    assert document["summary"] == {"total": 1, "passed": 1, "failed": 0, "errored": 0, "skipped": 0}
     (case,) = document["cases"]
     assert set(case) >= {"id", "params", "status", "errors", "diagnosis", "message"}
     assert case["status"] == "pass" and case["params"]["batch"] == 2
     assert set(case["errors"]) == {"y", "dX", "dW"}  # no db without bias
     y = case["errors"]["y"]
-    assert set(y) == {"max_abs", "max_rel", "allowed", "mismatched", "total", "worst_index"}
+    fields = {"max_abs", "max_rel", "allowed", "mismatched", "total", "worst_index", "share"}
+    assert set(y) == fields | {"rule"} and y["rule"] in ("worst case", "√n·u")
     assert y["total"] == 2 * 12 * 9 and len(y["worst_index"]) == 3
 
 
