@@ -17,6 +17,7 @@ and names what came back; a new convention is one more class in `CONVENTIONS`.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar, NamedTuple
 
@@ -38,11 +39,26 @@ from .protocol import Tensors, Unusable
 
 class Driven(NamedTuple):
     """One forward and backward: the layer's tensors (copied as they were returned), the
-    weights it built for itself, and the instance (None when stateless)."""
+    weights it built for itself, the instance (None when stateless), notes on how it keeps
+    and returns things, and why its backward gave nothing (None: it did)."""
 
     tensors: Tensors
     initial: Tensors
     layer: Any
+    notes: list[str]
+    unimplemented: str | None = None
+
+
+# Classes that are layers, but not 1-D convolutions: name fragment -> what they are.
+OTHER_LAYERS = {
+    "conv2d": "a 2-D convolution",
+    "conv3d": "a 3-D convolution",
+    "transpose": "a transposed convolution",
+    "deconv": "a transposed convolution",
+    "downsample": "a downsampling layer",
+    "upsample": "an upsampling layer",
+    "pool": "a pooling layer",
+}
 
 
 class Convention:
@@ -56,13 +72,19 @@ class Convention:
         """Build the layer for `spec`, forward x and backward dy (tensors: x, W, b, dy)."""
         raise NotImplementedError
 
-    def again(self, layer: Any, tensors: Tensors) -> Tensors:
+    def again(self, layer: Any, tensors: Tensors) -> Driven:
         """Forward and backward once more on the same instance."""
+        raise NotImplementedError
+
+    def forward_function(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Forward:
+        """y as a function of (x, W, b), computed by the layer: its own forward alone."""
         raise NotImplementedError
 
     def name_results(self, returned: Any, tensors: Tensors) -> dict[str, Any]:
         """Name what backward returned: a lone array is dX; several come in `return_order`,
         or are told apart by their shapes where they differ, else taken as (dX, dW, db)."""
+        if _shape(returned) == tensors["x"].shape:  # dX alone, an array or nested lists
+            return {"dX": returned}
         items = list(returned) if isinstance(returned, tuple | list) else [returned]
         if len(items) == 1:
             return {"dX": items[0]}
@@ -76,8 +98,30 @@ class Convention:
         return by_shape
 
 
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """The shape `value` has as an array; None for a ragged list."""
+    try:
+        return np.shape(value)
+    except ValueError:
+        return None
+
+
 def _wanted(tensors: Tensors) -> tuple[str, ...]:
     return ("dX", "dW", "db") if "b" in tensors else ("dX", "dW")
+
+
+def _refuse_other_layers(target: Any) -> None:
+    """A Conv2d, a ConvTranspose1d or a Downsample1d is no Conv1d: say so in one sentence."""
+    name = getattr(target, "__name__", type(target).__name__)
+    for fragment, what in OTHER_LAYERS.items():
+        if fragment in name.lower():
+            raise Unusable(
+                f"{name} looks like {what}, not a 1-D convolution: conv1d-check checks Conv1d "
+                "layers (point --impl at your Conv1d class)"
+            )
 
 
 class Layer(Convention):
@@ -86,9 +130,10 @@ class Layer(Convention):
     name = "layer"
 
     def drive(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Driven:
+        _refuse_other_layers(target)
         layer = self.build(target, spec, tensors)
-        initial = storage.read_weights(layer)
-        return Driven(self.again(layer, tensors), initial, layer)
+        initial = storage.read_weights(layer, tensors)
+        return self.again(layer, tensors)._replace(initial=initial)
 
     def build(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Any:
         """A fresh instance; init callbacks, where taken, hand it the case's weights."""
@@ -107,17 +152,58 @@ class Layer(Convention):
             kwargs["bias_init_fn"] = lambda *shape: storage.bias_or_zeros(tensors).copy()
         return target(**kwargs)
 
-    def again(self, layer: Any, tensors: Tensors) -> Tensors:
-        storage.put_weights(layer, tensors)
-        y = storage.as_array(_forward(layer)(tensors["x"].copy()))
+    def again(self, layer: Any, tensors: Tensors) -> Driven:
+        notes: list[str] = []
+        layouts = storage.put_weights(layer, tensors)
+        notes += storage.layout_notes(layouts, tensors)
+        x, dy = tensors["x"].copy(), tensors["dy"].copy()
+        returned_y = _forward(layer)(x)
+        y = storage.as_array("y", returned_y, notes)
         storage.confirm_weights(layer, tensors)
-        returned = layer.backward(tensors["dy"].copy())
+        backward = getattr(layer, "backward", None)
+        if backward is None:
+            return Driven({"y": y}, {}, layer, notes, "the layer has no backward method")
+        try:
+            returned = backward(dy)
+        except NotImplementedError as error:
+            why = f"its backward raised NotImplementedError{f': {error}' if str(error) else ''}"
+            return Driven({"y": y}, {}, layer, notes, why)
         found = self.name_results(returned, tensors)
         for key, names in GRADIENT_NAMES.items():
             if found.get(key) is None:
                 found[key] = storage.gradient_attribute(layer, key, names)
-        gradients = {key: storage.as_array(found.get(key)) for key in _wanted(tensors)}
-        return {"y": y} | {key: g for key, g in gradients.items() if g is not None}
+        results = {"y": y}
+        for key in _wanted(tensors):
+            array = storage.as_array(key, found.get(key), notes)
+            if array is not None:
+                results[key] = storage.in_our_shape(key, array, layouts, tensors)
+        notes += _changed_in_place(
+            returned_y, y, {"x": (x, tensors["x"]), "dy": (dy, tensors["dy"])}
+        )
+        return Driven(results, {}, layer, notes)
+
+    def forward_function(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Forward:
+        layer = self.build(target, spec, tensors)
+
+        def forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+            storage.put_weights(layer, tensors | {"W": W, "b": b})
+            return np.array(_forward(layer)(x.copy()), dtype=np.float64)
+
+        return forward
+
+
+def _changed_in_place(returned_y: Any, y: np.ndarray, inputs: dict) -> list[str]:
+    """Notes on buffers the layer changed after the fact: its y by backward, its inputs."""
+    notes = []
+    if isinstance(returned_y, np.ndarray) and not np.array_equal(returned_y, y, equal_nan=True):
+        notes.append(
+            "backward changed the array forward returned as y (the layer reuses its buffer): "
+            "y is judged as forward returned it"
+        )
+    for name, (given, original) in inputs.items():
+        if not np.array_equal(given, original, equal_nan=True):
+            notes.append(f"the layer changed its input {name} in place")
+    return notes
 
 
 class Mytorch(Layer):
@@ -134,7 +220,17 @@ class Seed(Layer):
 
     def build(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Any:
         refuse_unsupported(spec, {"stride"}, "the layer's constructor")
-        return target(spec.in_channels, spec.out_channels, spec.kernel_size, spec.stride)
+        args = (spec.in_channels, spec.out_channels, spec.kernel_size, spec.stride)
+        try:
+            inspect.signature(target).bind(*args)
+        except TypeError:
+            raise Unusable(
+                f"the seed convention calls {target.__name__}(in, out, K, stride), but it takes "
+                f"({', '.join(parameters(target))}): try --convention layer"
+            ) from None
+        except ValueError:  # no signature to check: let the call tell
+            pass
+        return target(*args)
 
 
 class Functional(Convention):
@@ -144,23 +240,50 @@ class Functional(Convention):
     return_order = ("dX", "dW", "db")
 
     def drive(self, module: ModuleType, spec: ConvSpec, tensors: Tensors) -> Driven:
-        forward, backward = _pick(module, "forward"), _pick(module, "backward")
+        notes: list[str] = []
+        forward, kwargs, _ = self.arguments(module, spec, tensors)
+        returned = forward(**kwargs)
+        pair = isinstance(returned, tuple) and len(returned) == 2
+        y, cache = returned if pair else (returned, None)
+        y = storage.as_array("y", y, notes)
+        backward = _pick(module, "backward", required=False)
+        if backward is None:
+            return Driven({"y": y}, {}, None, notes, "the module has no backward function")
+        try:
+            grads = backward(tensors["dy"].copy(), cache)
+        except NotImplementedError:
+            return Driven({"y": y}, {}, None, notes, "its backward raised NotImplementedError")
+        found = self.name_results(grads, tensors)
+        gradients = {k: storage.as_array(k, found.get(k), notes) for k in _wanted(tensors)}
+        results = {"y": y} | {k: g for k, g in gradients.items() if g is not None}
+        return Driven(results, {}, None, notes)
+
+    def arguments(self, module: ModuleType, spec: ConvSpec, tensors: Tensors):
+        """The module's forward, the keyword arguments that run it on the case, and the names
+        its x, W and b go by."""
+        forward = _pick(module, "forward")
         params = parameters(forward)
         kwargs, taken = arguments(params, spec)
         refuse_unsupported(spec, taken, f"{forward.__name__}()")
         inputs = {"x": tensors["x"], "W": tensors["W"], "b": storage.bias_or_zeros(tensors)}
-        for key, names in (("x", X_NAMES), ("W", WEIGHT_NAMES), ("b", BIAS_NAMES)):
-            name = next((n for n in names if n in params and n not in kwargs), None)
+        names = {}
+        for key, candidates in (("x", X_NAMES), ("W", WEIGHT_NAMES), ("b", BIAS_NAMES)):
+            name = next((n for n in candidates if n in params and n not in kwargs), None)
             if name is None:
                 raise Unusable(f"{forward.__name__}() has no parameter for {key}")
-            kwargs[name] = inputs[key].copy()
-        returned = forward(**kwargs)
-        pair = isinstance(returned, tuple) and len(returned) == 2
-        y, cache = returned if pair else (returned, None)
-        y = storage.as_array(y)
-        found = self.name_results(backward(tensors["dy"].copy(), cache), tensors)
-        gradients = {k: storage.as_array(found.get(k)) for k in _wanted(tensors)}
-        return Driven({"y": y} | {k: g for k, g in gradients.items() if g is not None}, {}, None)
+            kwargs[name], names[key] = inputs[key].copy(), name
+        return forward, kwargs, names
+
+    def forward_function(self, module: ModuleType, spec: ConvSpec, tensors: Tensors) -> Forward:
+        forward, kwargs, names = self.arguments(module, spec, tensors)
+
+        def run(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+            given = {names["x"]: x.copy(), names["W"]: W.copy(), names["b"]: b.copy()}
+            returned = forward(**(kwargs | given))
+            y = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
+            return np.array(y, dtype=np.float64)
+
+        return run
 
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (Seed(), Mytorch(), Layer(), Functional())}
@@ -184,7 +307,7 @@ def detect(target: Any) -> str:
 
 def accumulation_note(convention: str, layer: Any, tensors: Tensors, first: Tensors) -> str | None:
     """Whether dW adds up when the same instance runs backward again, as torch's .grad does."""
-    second = CONVENTIONS[convention].again(layer, tensors).get("dW")
+    second = CONVENTIONS[convention].again(layer, tensors).tensors.get("dW")
     dW = first.get("dW")
     if dW is None or second is None or dW.shape != second.shape or not dW.any():
         return None
@@ -203,11 +326,13 @@ def _forward(layer: Any):
     raise Unusable("the layer has neither forward nor __call__")
 
 
-def _pick(module: ModuleType, word: str):
+def _pick(module: ModuleType, word: str, required: bool = True):
     """The module's function `word`, or its one function whose name contains `word`."""
     if inspect.isfunction(getattr(module, word, None)):
         return getattr(module, word)
     found = [v for n, v in vars(module).items() if word in n and inspect.isfunction(v)]
-    if len(found) != 1:
+    if len(found) == 1:
+        return found[0]
+    if found or required:
         raise Unusable(f"expected one function named like {word!r} in {module.__name__}")
-    return found[0]
+    return None

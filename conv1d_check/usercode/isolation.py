@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from .limits import format_bytes
-from .protocol import Job, LayerRun, RunStatus, Tensors
+from .protocol import MEASURE, RUN, Job, LayerRun, RunStatus, Tensors
 
 OUTPUT_LIMIT = 1 << 20  # bytes of a case's printed output that are kept
 POLL = 1.0  # seconds between looks at the clock while waiting (select's limit is finite)
@@ -86,7 +86,7 @@ class LayerProcess:
         start = time.monotonic()
         capture = Capture()
         try:
-            self.requests.send((job, tensors))
+            self.requests.send((RUN, job, tensors))
         except OSError:  # the worker is gone (it ends itself after a MemoryError)
             return self.death(capture, job)
         outcome, run = self.receive(capture, start + timeout)
@@ -106,6 +106,18 @@ class LayerProcess:
             elif isinstance(note, str):
                 run.notes.append(note)
         return run
+
+    def measure(self, job: Job, tensors: Tensors, timeout: float) -> dict | str:
+        """The consistency check's measurements (consistency.measure), or why there are none."""
+        try:
+            self.requests.send((MEASURE, job, tensors))
+        except OSError:
+            return "the layer's process is gone"
+        outcome, found = self.receive(Capture(), time.monotonic() + timeout)
+        if outcome == TIMEOUT:
+            self.stop()
+            return f"timed out after {timeout:g} s"
+        return found if outcome == MESSAGE else "the layer's process died"
 
     def receive(self, capture: Capture, deadline: float) -> tuple[str, object]:
         """(MESSAGE, the next message), (TIMEOUT, None) or (DIED, None); output is read into
@@ -186,21 +198,39 @@ _workers: dict[tuple[str, str | None, int, tuple], LayerProcess] = {}
 def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> LayerRun:
     """Run `job` in the layer's worker process (started, or replaced, as needed)."""
     job = replace(job, impl=_absolute(job.impl))
+    worker = _worker(job, memory)
+    run = worker.run(job, tensors, timeout)
+    _retire_the_dead()
+    return run
+
+
+def _worker(job: Job, memory: int) -> LayerProcess:
+    """The worker of `job`'s layer: started, or replaced when it died or its file changed."""
     key = (job.impl, job.convention, memory, _fingerprint(job.impl))
     worker = _workers.get(key)
     if worker is None or not worker.alive:
         _retire(key)
         worker = _workers[key] = LayerProcess(memory)
-    run = worker.run(job, tensors, timeout)
-    if not worker.alive:
-        _retire(key)
-    return run
+    return worker
+
+
+def measure_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> dict | str:
+    """The consistency check's measurements of `job`'s layer, in its worker process."""
+    worker = _worker(replace(job, impl=_absolute(job.impl)), memory)
+    found = worker.measure(replace(job, impl=_absolute(job.impl)), tensors, timeout)
+    _retire_the_dead()
+    return found
 
 
 def _retire(key: tuple) -> None:
     worker = _workers.pop(key, None)
     if worker is not None:
         worker.close()
+
+
+def _retire_the_dead() -> None:
+    for key in [key for key, worker in _workers.items() if not worker.alive]:
+        _retire(key)
 
 
 def close_all() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from ..nn.spec import ConvSpec
 
 BUILTIN = "builtin"  # the impl that names our own numpy Conv1D
+RUN, MEASURE = "run", "measure"  # what a request to a layer's worker asks for
 Tensors = dict[str, np.ndarray]
 
 
@@ -44,6 +45,7 @@ class LayerRun:
         numpy arrays, whatever it returned them as; absent when it gave none.
     initial: the weights W and b the layer built for itself, before ours were put in.
     printed: what it wrote on stdout and stderr.
+    unimplemented: why the layer gave no gradients at all (no backward, NotImplementedError).
     """
 
     tensors: Tensors = field(default_factory=dict)
@@ -53,6 +55,7 @@ class LayerRun:
     notes: list[str] = field(default_factory=list)
     printed: str = ""
     initial: Tensors = field(default_factory=dict)
+    unimplemented: str | None = None
 
 
 class Unsupported(Exception):

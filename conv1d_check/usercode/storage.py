@@ -3,7 +3,9 @@ reading its results out.
 
 A layer holds W and b as attributes (among `naming.WEIGHT_NAMES`, `BIAS_NAMES`), on itself or
 on an inner object (mytorch's `conv1d_stride1`), as arrays or as Parameter-like objects with the
-array in `.data` and the gradient in `.grad`.
+array in `.data` and the gradient in `.grad`. It may keep them in its own shape, as long as it
+holds the same elements in the same order (a bias (C_out, 1), weights (C_out, C_in·K)): ours are
+written in that shape, and its gradients of that shape read back from it (`Layouts`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ import numpy as np
 
 from .naming import BIAS_NAMES, INNER_NAMES, WEIGHT_NAMES
 from .protocol import Tensors, Unusable
+
+WEIGHTS = {"W": WEIGHT_NAMES, "b": BIAS_NAMES}
+GRADIENT_OF = {"dW": "W", "db": "b"}
+
+Layouts = dict[str, tuple[int, ...]]
+# Weights this far (relatively) from ours after forward were replaced, not merely cast to a
+# narrower precision (bfloat16 keeps 2⁻⁸).
+REINITIALISED = 1e-2  # "W" or "b" -> the shape the layer keeps it in
 
 
 def holders(layer: Any) -> list[Any]:
@@ -38,45 +48,68 @@ def value(obj: Any, name: str) -> Any:
     return found if isinstance(found, np.ndarray) else getattr(found, "data", found)
 
 
-def read_weights(layer: Any) -> Tensors:
-    """The weights the layer made for itself (for the 'weights did not take effect' diagnosis)."""
-    found = {}
-    for key, names in (("W", WEIGHT_NAMES), ("b", BIAS_NAMES)):
-        where = places(layer, names)
-        if where:
-            found[key] = value(*where[0]).copy()
-    return found
-
-
 def bias_or_zeros(tensors: Tensors) -> np.ndarray:
     """b, or zeros for a layer that always has a bias, in a case without one."""
     return tensors["b"] if "b" in tensors else np.zeros(tensors["W"].shape[0], tensors["W"].dtype)
 
 
-def put_weights(layer: Any, tensors: Tensors) -> None:
-    """Set W and b wherever the layer keeps them: every such attribute, inner objects too."""
-    weights = {"W": tensors["W"], "b": bias_or_zeros(tensors)}
-    for key, names in (("W", WEIGHT_NAMES), ("b", BIAS_NAMES)):
+def read_weights(layer: Any, tensors: Tensors) -> Tensors:
+    """The weights the layer made for itself, in our shapes (for the 'weights did not take
+    effect' diagnosis)."""
+    found = {}
+    for key, names in WEIGHTS.items():
+        where = places(layer, names)
+        ours = tensors["W"] if key == "W" else bias_or_zeros(tensors)
+        if where and value(*where[0]).size == ours.size:
+            found[key] = np.array(value(*where[0])).reshape(ours.shape)
+    return found
+
+
+def put_weights(layer: Any, tensors: Tensors) -> Layouts:
+    """Set W and b wherever the layer keeps them, inner objects too, each in the shape the
+    layer keeps it in; return those shapes where they differ from ours."""
+    layouts = {}
+    for key, names in WEIGHTS.items():
+        ours = tensors["W"] if key == "W" else bias_or_zeros(tensors)
         where = places(layer, names)
         if not where and key == "W":
             raise Unusable(f"found no weights among the attributes {', '.join(names)}")
         for obj, name in where:
             current = value(obj, name)
-            if current.shape != weights[key].shape:
+            if current.size != ours.size:
                 raise Unusable(
                     f"{type(obj).__name__}.{name} has shape {current.shape}, "
-                    f"expected {weights[key].shape}"
+                    f"expected {ours.shape} (or another shape of {ours.size} elements)"
                 )
+            if current.shape != ours.shape:
+                layouts[key] = current.shape
+            written = ours.reshape(current.shape).copy()
             if isinstance(getattr(obj, name), np.ndarray):
-                setattr(obj, name, weights[key].copy())
+                setattr(obj, name, written)
             else:
-                getattr(obj, name).data = weights[key].copy()
+                getattr(obj, name).data = written
+    return layouts
+
+
+def layout_notes(layouts: Layouts, tensors: Tensors) -> list[str]:
+    """What a layer keeping its weights in its own shapes is told."""
+    shapes = {"W": tensors["W"].shape, "b": bias_or_zeros(tensors).shape}
+    return [
+        f"{key} is kept as {shape}, not {shapes[key]}: written and read back in that shape"
+        for key, shape in layouts.items()
+    ]
 
 
 def confirm_weights(layer: Any, tensors: Tensors) -> None:
-    """Our weights must still be in place after forward (a layer may re-initialise them)."""
+    """Our weights must still be in place after forward (a layer may re-initialise them). A
+    layer that casts them to a narrower precision keeps them, within REINITIALISED."""
+    W = tensors["W"]
     for obj, name in places(layer, WEIGHT_NAMES):
-        if not np.array_equal(value(obj, name), tensors["W"]):
+        current = value(obj, name)
+        kept = current.size == W.size and np.allclose(
+            current.reshape(W.shape), W, rtol=REINITIALISED, atol=0
+        )
+        if not kept:
             raise Unusable(
                 f"the weights put into {type(obj).__name__}.{name} changed during forward "
                 "(does forward re-initialise them?)"
@@ -90,19 +123,33 @@ def gradient_attribute(layer: Any, key: str, names: tuple[str, ...]) -> Any:
             if getattr(obj, name, None) is not None:
                 return getattr(obj, name)
     for obj in holders(layer):
-        for name in WEIGHT_NAMES if key == "dW" else BIAS_NAMES:
+        for name in WEIGHTS[GRADIENT_OF[key]]:
             grad = getattr(getattr(obj, name, None), "grad", None)
             if grad is not None:
                 return grad
     return None
 
 
-def as_array(found: Any) -> np.ndarray | None:
-    """What the layer gave, as a copy of its numbers (a later change to its buffers changes
-    nothing here); None for nothing."""
+def in_our_shape(key: str, array: np.ndarray, layouts: Layouts, tensors: Tensors) -> np.ndarray:
+    """A gradient dW or db given in the shape the layer keeps its weight in, as ours."""
+    weight = GRADIENT_OF.get(key)
+    if weight in layouts and array.shape == layouts[weight]:
+        ours = tensors["W"] if weight == "W" else bias_or_zeros(tensors)
+        return array.reshape(ours.shape)
+    return array
+
+
+def as_array(name: str, found: Any, notes: list[str]) -> np.ndarray | None:
+    """What the layer gave for `name`, as a copy of its numbers (a later change to its buffers
+    changes nothing here); a list or tuple converted, with a note; None for nothing."""
     if found is None:
         return None
-    array = np.array(found)
+    if isinstance(found, list | tuple):
+        notes.append(f"{name} was returned as a {type(found).__name__}: converted to an array")
+    try:
+        array = np.array(found)
+    except (ValueError, TypeError):
+        array = np.array(None)
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise Unusable(f"the layer gave a {type(found).__name__}, not an array of numbers")
+        raise Unusable(f"{name}: the layer gave a {type(found).__name__}, not an array of numbers")
     return array

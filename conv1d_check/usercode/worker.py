@@ -1,12 +1,15 @@
 """The child process that runs a user's layer, case after case: `python -m
 conv1d_check.usercode.worker REQUESTS RESULTS LIFELINE MEMORY`.
 
-It loads the layer once, then serves requests (a Job and its tensors) from the REQUESTS pipe,
-sending each LayerRun back on RESULTS. It runs in a session of its own, and is the subreaper of
-whatever the layer starts: after each case it kills the processes the layer left behind, and
-when the tool is gone (the LIFELINE pipe, which only the tool can write to, reads EOF; or the
-kernel's parent-death signal) it kills them and itself. Its memory is limited to MEMORY bytes;
-stdout and stderr go to a pipe the tool reads with a cap.
+It loads the layer once, then serves requests from the REQUESTS pipe: (RUN, Job, tensors), a
+case, answered on RESULTS with its LayerRun (then a note from a second pass on the same
+instance); or (MEASURE, Job, tensors), the consistency check's measurements for a failed case.
+
+It runs in a session of its own, and is the subreaper of whatever the layer starts: after each
+case it kills the processes the layer left behind, and when the tool is gone (the LIFELINE
+pipe, which only the tool can write to, reads EOF; or the kernel's parent-death signal) it
+kills them and itself. Its memory is limited to MEMORY bytes; stdout and stderr go to a pipe
+the tool reads with a cap.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from . import discover
+from . import consistency, discover
 from .conventions import CONVENTIONS, accumulation_note, detect
-from .protocol import Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
+from .protocol import MEASURE, Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36  # <linux/prctl.h>
 # Frames from these folders are not the user's: ours, the standard library, installed packages.
@@ -45,9 +48,13 @@ def main(requests_fd: int, results_fd: int, lifeline_fd: int, memory: int) -> No
     loaded: dict[str, Any] = {}
     while True:
         try:
-            job, tensors = requests.recv()
+            kind, job, tensors = requests.recv()
         except EOFError:  # the tool is done with us
             break
+        if kind == MEASURE:
+            results.send(_measure(job, tensors, loaded))
+            _kill_descendants()
+            continue
         run, again = serve(job, tensors, loaded)
         _flush()
         results.send(run)
@@ -76,8 +83,23 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
         return LayerRun(
             status=RunStatus.ERROR, convention=convention, message=describe(error)
         ), None
-    run = LayerRun(driven.tensors, convention=convention, initial=driven.initial)
+    run = LayerRun(
+        driven.tensors,
+        convention=convention,
+        notes=driven.notes,
+        initial=driven.initial,
+        unimplemented=driven.unimplemented,
+    )
     return run, (convention, driven.layer) if driven.layer is not None else None
+
+
+def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
+    """The consistency check's measurements, or why they could not be made."""
+    try:
+        target = loaded.get(job.impl) or discover.load(job.impl)
+        return consistency.measure(target, job.convention or detect(target), job.spec, tensors)
+    except BaseException as error:
+        return describe(error)
 
 
 def _note(again: tuple[str, Any], tensors: Tensors, run: LayerRun) -> str | None:
