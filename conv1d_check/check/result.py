@@ -51,7 +51,9 @@ class CaseResult:
     """The outcome of one case: what the table, the JSON and JUnit are made from.
 
     errors and torch_errors: per tensor (y, dX, dW, db), the layer's and torch's own distance
-    from the float64 truth; shapes: the true shape of each tensor.
+    from the float64 truth; shapes: the true shape of each judged tensor; missing: why a
+    judged tensor has no errors ("not implemented", "not given"); consistency: whether each
+    of the layer's gradients is the gradient of its own forward (checked for failures).
     """
 
     case: Case
@@ -59,6 +61,8 @@ class CaseResult:
     errors: dict[str, TensorError] = field(default_factory=dict)
     torch_errors: dict[str, TensorError] = field(default_factory=dict)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    consistency: dict[str, bool] = field(default_factory=dict)
     diagnosis: list[str] = field(default_factory=list)
     where: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -91,7 +95,9 @@ class CaseResult:
             record["errors"] = {name: _error_record(e) for name, e in self.errors.items()}
             record["torch_errors"] = {n: _error_record(e) for n, e in self.torch_errors.items()}
             record["shapes"] = {name: list(shape) for name, shape in self.shapes.items()}
+            record["missing"] = self.missing
         return record | {
+            "consistency": self.consistency,
             "diagnosis": self.diagnosis,
             "where": self.where,
             "notes": self.notes,
@@ -166,6 +172,8 @@ def from_record(record: Any) -> CaseResult:
         errors=_errors(record, "errors"),
         torch_errors=_errors(record, "torch_errors"),
         shapes={name: tuple(s) for name, s in _optional(record, "shapes", dict).items()},
+        missing=_optional(record, "missing", dict),
+        consistency=_optional(record, "consistency", dict),
         diagnosis=_optional(record, "diagnosis", list),
         where=_optional(record, "where", dict),
         notes=_optional(record, "notes", list),

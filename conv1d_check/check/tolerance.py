@@ -30,9 +30,10 @@ from ..nn.spec import ConvSpec
 TENSORS = ("y", "dX", "dW", "db")
 U64 = np.finfo(np.float64).eps / 2
 # How many times √n·u·scale an element may be off. A correct layer's error, divided by
-# √n·u·max(|s|, ‖t‖₂), stays below 1 in all but about one element in 10¹² when it sums one term
-# at a time, and far below when it sums pairwise or blocked (docs/design.md §3,
-# benchmarks/ACCURACY.md); 12 leaves that margin and still fails a 1% error at 10⁷ terms.
+# √n·u·max(|s|, ‖t‖₂), has a root mean square of about 0.25 when it sums one term at a time
+# (less pairwise or blocked), and passes 1 in a few elements in a thousand, growing no faster
+# than √n (benchmarks/ACCURACY.md: at most 0.21 of the allowance over 10² to 10⁷ terms). 12
+# puts the allowance about 50 typical errors out, and still fails a 1% error at 10⁷ terms.
 CONFIDENCE = 12.0
 WORST_CASE, PROBABLE, EXPLICIT = "worst case", "√n·u", "atol/rtol"
 

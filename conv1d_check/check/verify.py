@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from ..usercode import consistency
 from ..usercode.builtin import run_builtin
-from ..usercode.isolation import run_isolated
+from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
 from . import torch_side
 from .case import Case
-from .diagnose import Evidence, diagnose, explain, strips
+from .diagnosis import Evidence, diagnose, explain, strips
 from .result import CaseResult, Status
 from .tensors import Tensors, make_tensors
 from .tolerance import TENSORS, TensorError, Tolerance, compare, term_counts
@@ -64,13 +65,18 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
     tolerance = Tolerance(case.atol, case.rtol)
     counts = term_counts(case.spec, case.batch, case.length)
     problems = []
-    for name in (n for n in TENSORS if n in truth.values):
+    for name in (n for n in case.judged if n in truth.values):
         expected = truth.values[name]
         allowance = tolerance.allowance(truth.sums(name, counts[name]), case.dtype)
         result.shapes[name] = expected.shape
         result.torch_errors[name] = compare(theirs[name], expected, allowance)
         actual = run.tensors.get(name)
         problem = _shape_or_dtype_problem(name, actual, expected, case.dtype)
+        if actual is None:
+            result.missing[name] = "not implemented" if run.unimplemented else "not given"
+            problem = (
+                f"{name}: not implemented ({run.unimplemented})" if run.unimplemented else problem
+            )
         if problem:
             problems.append((name, problem))
         if actual is not None and actual.shape == expected.shape:
@@ -85,7 +91,43 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         wrong = {n for n, _ in problems} | set(failed)
         result.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
         result.where = {name: strips(evidence, name) for name in failed}
+        if case.impl != BUILTIN and not run.unimplemented:
+            result.consistency = _consistency(case, tensors, run)
+            result.diagnosis += consistency_words(result.consistency, wrong)
     result.diagnosis += _torch_drift(result.torch_errors)
+
+
+def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
+    """Whether each of the layer's gradients is the gradient of its own forward."""
+    job = Job(case.impl, case.convention or run.convention, case.spec)
+    measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
+    if not isinstance(measured, dict):  # the layer could not be measured: no opinion
+        return {}
+    return consistency.verdicts(measured, run.tensors, tensors)
+
+
+def consistency_words(consistent: dict[str, bool], wrong: set[str]) -> list[str]:
+    """The consistency check in words: which gradients are their own forward's; with a wrong y
+    and nothing else amiss, the forward is the one to fix; with a right y, the backward."""
+    agree = [name for name, ok in consistent.items() if ok]
+    disagree = [name for name, ok in consistent.items() if not ok]
+    parts = []
+    if agree:
+        parts.append(f"{_names(agree)} the exact gradient of your forward")
+    if disagree:
+        parts.append(f"{_names(disagree)} not" + ("" if agree else " the gradient of your forward"))
+    if not parts:
+        return []
+    text = "consistency: " + "; ".join(parts)
+    if "y" in wrong and not disagree:
+        text += ", but your forward is wrong: fix the forward first"
+    elif "y" not in wrong and disagree:
+        text += " (your forward is right): the bug is in backward"
+    return [text]
+
+
+def _names(names: list[str]) -> str:
+    return f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'}"
 
 
 def _shape_or_dtype_problem(
