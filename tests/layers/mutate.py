@@ -33,6 +33,18 @@ def _float32(a, n):
     a[...] = a.astype(np.float32)
 
 
+def _float16(y):
+    return y.astype(np.float16).astype(y.dtype)
+
+
+def _last_sample_dropped(a, n):
+    a[-1] = 0
+
+
+def _times_kernel_size(a, n):
+    a *= a.shape[2]
+
+
 # bug: (the tensors it damages, how). Output bugs return a new y; gradient bugs
 # work in place and get the batch size n.
 BUGS = {
@@ -43,6 +55,9 @@ BUGS = {
     "first_sample_only": ("dX", _first_sample_only),
     "short_output": ("y", _short),
     "nan_output": ("y", _nan_at_the_end),
+    "float16_output": ("y", _float16),
+    "last_sample_dropped": ("dX", _last_sample_dropped),
+    "times_kernel_size": ("dW", _times_kernel_size),
 }
 
 

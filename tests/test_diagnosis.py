@@ -1,0 +1,154 @@
+"""Diagnoses worked out from the numbers, over many shapes: which samples are in a gradient,
+the precision a tensor was computed in, a factor the parameters explain, and whether the
+layer's backward is the gradient of its own forward."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from conv1d_check import check
+from conv1d_check.check.diagnosis.samples import ranges
+
+LAYERS = Path(__file__).parent / "layers"
+SHAPES = list(itertools.product((2, 3, 5), (1, 2), (2, 3)))  # (batch, stride, kernel_size)
+
+
+def run(layer: str, **params):
+    return check(impl=f"{LAYERS / layer}", in_channels=3, out_channels=4, length=13, **params)
+
+
+def diagnosed(result) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in result.diagnosis)
+
+
+@pytest.mark.parametrize(
+    ("indices", "text"), [([0], "0"), ([1, 2], "1-2"), ([0, 2, 3, 5], "0, 2-3, 5")]
+)
+def test_ranges_by_hand(indices, text):
+    assert ranges(indices) == text
+
+
+@pytest.mark.parametrize(("batch", "stride", "kernel_size"), SHAPES)
+def test_a_gradient_from_the_last_sample_only_names_that_sample(batch, stride, kernel_size):
+    result = run(
+        "broken_last_sample_dw.py:Conv1d", batch=batch, stride=stride, kernel_size=kernel_size
+    )
+    found = diagnosed(result)
+    assert set(found) - {"consistency"} == {"dW", "db"}, result.diagnosis
+    assert found["dW"] == f"has sample {batch - 1}'s contribution only"
+    assert found["db"] == f"has sample {batch - 1}'s contribution only"
+
+
+def test_a_gradient_missing_some_samples_names_them(tmp_path):
+    layer = tmp_path / "drops.py"
+    layer.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "import correct_functional as correct\n"
+        "forward = correct.forward\n\n"
+        "def backward(dout, cache):\n"
+        "    dx, dw, db = correct.backward(dout, cache)\n"
+        "    x, w, b, stride, padding = cache\n"
+        "    dout = dout.copy()\n"
+        "    dout[1:3] = 0  # samples 1 and 2 forgotten\n"
+        "    _, dw, db = correct.backward(dout, cache)\n"
+        "    return dx, dw, db\n"
+    )
+    result = check(impl=str(layer), batch=4)
+    assert diagnosed(result)["dW"] == "is missing the contributions of samples 1-2"
+
+
+@pytest.mark.parametrize(("batch", "stride", "kernel_size"), SHAPES)
+def test_y_computed_in_float16_is_named(batch, stride, kernel_size):
+    result = run(
+        "broken_float16_forward.py:Conv1d", batch=batch, stride=stride, kernel_size=kernel_size
+    )
+    found = diagnosed(result)
+    assert "only to float16 precision" in found["y"], result.diagnosis
+    assert set(found) - {"consistency"} == {"y"}
+
+
+def test_values_stored_in_bfloat16_are_named(tmp_path):
+    layer = tmp_path / "bf16.py"
+    layer.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "import numpy as np\n"
+        "from correct_layer_plain import Conv1d as Correct\n\n"
+        "class Conv1d(Correct):\n"
+        "    def forward(self, x):\n"
+        "        y = super().forward(x).astype(np.float32)\n"
+        "        y.view(np.uint32)[...] &= 0xFFFF0000  # bfloat16: the top 16 bits of a float32\n"
+        "        return y.astype(np.float64)\n"
+    )
+    result = check(impl=f"{layer}:Conv1d")
+    assert "only to bfloat16 precision: its values are bfloat16 numbers" in diagnosed(result)["y"]
+
+
+@pytest.mark.parametrize("kernel_size", (2, 4, 5))
+@pytest.mark.parametrize("batch", (1, 3))
+def test_a_factor_of_the_kernel_size_is_named(kernel_size, batch):
+    result = run("broken_kernel_times_dw.py", batch=batch, kernel_size=kernel_size, stride=1)
+    found = diagnosed(result)
+    assert found["dW"].startswith(f"exactly {kernel_size} (K, the kernel size) times the truth")
+
+
+@pytest.mark.parametrize("batch", (2, 3, 5))
+def test_a_batch_mean_is_named_whatever_the_batch(batch):
+    result = run("broken_batch_mean_dw.py", batch=batch)
+    assert diagnosed(result)["dW"].startswith(f"exactly 1/N = 1/{batch} of the truth")
+
+
+@pytest.mark.parametrize(("batch", "stride", "kernel_size"), SHAPES)
+def test_a_forward_bug_with_a_consistent_backward_points_at_the_forward(batch, stride, kernel_size):
+    """The kernel flipped in forward and backward alike: the backward is right for the forward
+    the layer has, and that forward is wrong."""
+    result = check(
+        impl=f"{LAYERS / 'broken_flipped_kernel.py'}:Conv1D",
+        batch=batch,
+        stride=stride,
+        kernel_size=kernel_size,
+    )
+    assert result.consistency == {"dX": True, "dW": True, "db": True}
+    assert diagnosed(result)["consistency"] == (
+        "dX and dW and db are the exact gradient of your forward, but your forward is wrong: "
+        "fix the forward first"
+    )
+
+
+@pytest.mark.parametrize(
+    "layer", ["broken_stride_ignored_backward.py:Conv1D", "broken_dx_zeros.py:Conv1D"]
+)
+def test_a_backward_bug_is_not_the_gradient_of_the_forward(layer):
+    result = check(impl=f"{LAYERS / layer}")
+    wrong = sorted(name for name, ok in result.consistency.items() if not ok)
+    assert wrong == sorted(set(diagnosed(result)) - {"consistency"})
+    assert diagnosed(result)["consistency"].endswith(
+        "(your forward is right): the bug is in backward"
+    )
+
+
+def test_a_correct_layer_is_consistent_with_itself():
+    """The consistency check itself: on a correct layer nothing disagrees."""
+    from conv1d_check.check.case import Case
+    from conv1d_check.check.tensors import make_tensors
+    from conv1d_check.check.verify import _consistency, run_layer
+
+    for dtype in ("float64", "float32"):
+        case = Case(impl=f"{LAYERS / 'correct_layer_params.py'}:Conv1d", dtype=dtype).validate()
+        tensors = make_tensors(case)
+        assert _consistency(case, tensors, run_layer(case, tensors)) == {
+            "dX": True,
+            "dW": True,
+            "db": True,
+        }
+
+
+def test_the_consistency_is_in_the_json(capfd):
+    from conv1d_check.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--impl", f"{LAYERS / 'broken_dx_zeros.py'}:Conv1D", "--json"])
+    import json
+
+    record = json.loads(capfd.readouterr().out)["cases"][0]
+    assert record["consistency"] == {"dX": False, "dW": True, "db": True}

@@ -1,0 +1,120 @@
+"""Layers as their authors write them: their own storage shapes, lists, reused buffers, a
+backward not written yet, other layers than a Conv1d, and errors named at the user's line."""
+
+from pathlib import Path
+
+import pytest
+
+from conv1d_check import check
+from conv1d_check.cli import main
+
+LAYERS = Path(__file__).parent / "layers"
+
+
+def layer(name: str) -> str:
+    return str(LAYERS / name)
+
+
+@pytest.mark.parametrize("params", [{}, {"dtype": "float32", "stride": 1, "padding": 2}])
+def test_weights_and_bias_in_the_layers_own_shapes_are_written_and_read_back(params):
+    result = check(impl=layer("correct_column_storage.py:Conv1d"), **params)
+    assert result.status == "pass", result.message
+    assert "W is kept as (12, 24), not (12, 8, 3): written and read back in that shape" in (
+        result.notes
+    )
+    assert "b is kept as (12, 1), not (12,): written and read back in that shape" in result.notes
+
+
+def test_a_column_bias_does_not_hide_a_real_defect():
+    """The library computes in float32: that is what the tool must say, not a shape error."""
+    result = check(impl=layer("broken_column_storage_float32.py:Conv1d"))
+    assert result.status == "fail"
+    assert result.diagnosis[0].startswith("y: returned as float32 in a float64 check")
+
+
+def test_results_returned_as_lists_are_converted_with_a_note():
+    result = check(impl=layer("correct_returns_lists.py:Conv1d"))
+    assert result.status == "pass", result.message
+    assert "y was returned as a list: converted to an array" in result.notes
+    assert "dX was returned as a list: converted to an array" in result.notes
+
+
+def test_a_reused_buffer_and_a_changed_input_are_judged_as_returned_and_noted():
+    result = check(impl=layer("correct_reuses_buffers.py:Conv1d"))
+    assert result.status == "pass", result.message
+    assert any(
+        n.startswith("backward changed the array forward returned as y") for n in result.notes
+    )
+    assert "the layer changed its input dy in place" in result.notes
+
+
+def test_a_forward_only_layer_shows_y_and_fails_on_the_gradients():
+    result = check(impl=layer("forward_only.py:Conv1d"))
+    assert result.status == "fail"
+    assert result.errors["y"].passed
+    assert result.missing == dict.fromkeys(("dX", "dW", "db"), "not implemented")
+    assert (
+        "dX: not implemented (its backward raised NotImplementedError: TODO: milestone 2)"
+        in result.message
+    )
+
+
+def test_only_y_checks_the_forward_pass_alone(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--impl", layer("forward_only.py:Conv1d"), "--only", "y"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(rows) == 1 and rows[0].split("│")[1].strip() == "y" and "PASS" in rows[0]
+
+
+def test_only_judges_the_named_tensors_and_names_them_in_the_id():
+    result = check(impl=layer("broken_dx_zeros.py:Conv1D"), only="y,dW")
+    assert result.status == "pass" and set(result.errors) == {"y", "dW"}
+    assert result.id.endswith("-only-y-dW")
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("Conv2d", "Conv2d looks like a 2-D convolution, not a 1-D convolution"),
+        ("Downsample1d", "Downsample1d looks like a downsampling layer"),
+    ],
+)
+def test_a_layer_that_is_not_a_conv1d_gets_one_plain_sentence(name, words):
+    result = check(impl=layer(f"not_a_conv1d.py:{name}"))
+    assert result.status == "error"
+    assert result.message.startswith(words) and "checks Conv1d layers" in result.message
+
+
+def test_a_convention_that_does_not_fit_the_constructor_says_so(tmp_path):
+    """The tool's own troubles never show as the layer's: a five-argument constructor driven
+    as the notebook's four-argument one."""
+    path = tmp_path / "five.py"
+    path.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "from correct_layer_plain import Conv1d as Base\n\n"
+        "class Conv1d(Base):\n"
+        "    def __init__(self, in_channels, out_channels, kernel_size, stride, padding):\n"
+        "        super().__init__(in_channels, out_channels, kernel_size, stride, padding)\n"
+    )
+    result = check(impl=f"{path}:Conv1d", convention="seed")
+    assert result.status == "error"
+    assert result.message == (
+        "the seed convention calls Conv1d(in, out, K, stride), but it takes "
+        "(in_channels, out_channels, kernel_size, stride, padding): try --convention layer"
+    )
+    assert result.layer_output == ""
+
+
+def test_an_error_inside_numpy_is_named_at_the_users_line():
+    result = check(impl=layer("broken_memory.py:Conv1D"))
+    assert result.status == "error"
+    assert result.message.startswith("MemoryError: ")
+    assert result.message.endswith("(broken_memory.py:9 in backward)")
+
+
+def test_a_syntax_error_names_the_file_and_line_once():
+    result = check(impl=layer("broken_syntax.py:Conv1D"))
+    assert result.status == "error"
+    assert result.message == "SyntaxError: expected ':' (broken_syntax.py:4)"
