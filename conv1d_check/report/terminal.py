@@ -44,7 +44,8 @@ def case_table(result: CaseResult) -> Table:
         theirs = "truth" if result.torch_is_truth else _num(result.torch_errors[name].max_abs)
         error = result.errors.get(name)
         if error is None:
-            blank = ["-"] * (len(COLUMNS) - 4)
+            why = result.missing.get(name, "wrong shape or dtype")
+            blank = [why] + ["-"] * (len(COLUMNS) - 5)
             table.add_row(name, str(shape), *blank, theirs, Text("FAIL", STYLES[Status.FAIL]))
             continue
         verdict = Status.PASS if error.passed else Status.FAIL
