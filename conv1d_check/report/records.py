@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+from ..check.case import Case
 from ..check.result import RunResult, Status, Verdict
+from .groups import Group
 
 SUMMARY_KEYS = {
     Status.PASS: "passed",
@@ -36,15 +39,33 @@ def to_json(record: Any) -> str:
         return json.dumps(_strict(record), allow_nan=False)
 
 
-def results_json(run: RunResult) -> str:
-    """The --json document: {"verdict", "passed", "summary", "cases"}."""
+def summary(run: RunResult) -> dict[str, int]:
+    """{"total", "passed", "failed", "errored", "skipped"}: total counts the cases that did not
+    run (interrupted, stopped) as well."""
     counts = Counter(r.status for r in run.results)
-    summary = {"total": run.total} | {key: counts[s] for s, key in SUMMARY_KEYS.items()}
+    return {"total": run.total} | {key: counts[s] for s, key in SUMMARY_KEYS.items()}
+
+
+def group_record(group: Group, command: Callable[[Case], str]) -> dict[str, Any]:
+    return {
+        "status": str(group.status),
+        "what": group.what,
+        "count": len(group.results),
+        "pattern": group.pattern,
+        "smallest": group.smallest.id,
+        "command": command(group.smallest.case),
+        "cases": [r.id for r in group.results],
+    }
+
+
+def results_json(run: RunResult, groups: list[Group], command: Callable[[Case], str]) -> str:
+    """The --json document: {"verdict", "passed", "summary", "groups", "cases"}."""
     return to_json(
         {
             "verdict": str(run.verdict),
             "passed": run.verdict == Verdict.PASS,
-            "summary": summary,
+            "summary": summary(run),
+            "groups": [group_record(g, command) for g in groups],
             "cases": [r.to_record() for r in run.results],
         }
     )

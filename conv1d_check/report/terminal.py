@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..check.case import Case
 from ..check.result import CaseResult, RunResult, Status, Verdict
+from .groups import Group
+
+if TYPE_CHECKING:
+    from ..sweep.search import SearchResult
+from .text import for_terminal
 
 STYLES = {
     Status.PASS: "green",
@@ -23,6 +32,9 @@ VERDICT_STYLES = {
     Verdict.NOTHING_CHECKED: "bold yellow",
     Verdict.INTERRUPTED: "bold magenta",
 }
+PRINTED_LINES = 8  # lines of a layer's output shown in the terminal
+MAX_GROUPS = 20  # failure groups shown; the JSON has them all
+SHOWN_IDS = 5  # ids of a group's other cases shown
 COLUMNS = ("tensor", "shape", "max abs", "max rel", "err/allowed", "allowed", "rule")
 COLUMNS += ("mismatched", "worst index", "torch", "result")
 LEFT = ("tensor", "shape", "rule", "result")
@@ -65,25 +77,50 @@ def case_table(result: CaseResult) -> Table:
     return table
 
 
-def print_case(result: CaseResult, console: Console, quiet: bool = False) -> None:
-    """The table of one case, then its message, diagnosis and what the layer printed."""
-    if quiet and result.status in (Status.PASS, Status.SKIP):
-        return
+def print_case(result: CaseResult, console: Console, repeats: int = 1) -> None:
+    """The table of one case, then its message, diagnosis, notes and what the layer printed
+    (which `repeats` cases printed alike)."""
     if result.shapes:
         console.print(case_table(result))
     else:
         status = Text(result.status.upper(), STYLES[result.status])
         layer = f"  ·  layer: {result.convention}" if result.convention else ""
         console.print(Text.assemble(status, f"  {result.id}{layer}"))
-    for line in result.message.splitlines():
-        console.print(line, markup=False, highlight=False)
-    for line in [f"diagnosis: {d}" for d in result.diagnosis] + _where(result):
-        console.print(f"  {line}", markup=False, highlight=False)
-    for note in result.notes:
-        console.print(f"  note: {note}", markup=False, highlight=False)
+    _plain(console, result.message.splitlines())
+    _plain(console, [f"  diagnosis: {d}" for d in result.diagnosis])
+    _plain(console, [f"  {line}" for line in _where(result)])
+    _plain(console, [f"  note: {note}" for note in result.notes])
     if result.layer_output and not result.passed:
         console.print("  the layer printed:", markup=False)
-        console.print(result.layer_output.rstrip(), markup=False, highlight=False)
+        _plain(console, printed_lines(result.layer_output, repeats=repeats))
+
+
+def printed_lines(text: str, shown: int = PRINTED_LINES, repeats: int = 1) -> list[str]:
+    """The first `shown` lines of what a layer printed, made safe for a terminal, and a count
+    of the rest (and of the cases that printed the same)."""
+    lines = for_terminal(text).rstrip().splitlines()
+    kept = [f"    {line}" for line in lines[:shown]]
+    more = len(lines) - len(kept)
+    if more or repeats > 1:
+        also = f"{more} more line(s)" if more else ""
+        same = f"the same text in {repeats} cases" if repeats > 1 else ""
+        kept.append(f"    [{'; '.join(filter(None, (also, same)))}; all of it in --json]")
+    return kept
+
+
+def print_tensors(numbers: dict[str, dict[str, np.ndarray]], console: Console) -> None:
+    """A small case's tensors, to trace by hand: inputs, truth, and what the layer gave."""
+    for part, tensors in numbers.items():
+        for name, values in tensors.items():
+            text = np.array2string(np.asarray(values), precision=5, suppress_small=True)
+            _plain(console, [f"{part} {name} {tuple(np.shape(values))}:", *text.splitlines()])
+
+
+def _plain(console: Console, lines: list[str]) -> None:
+    """Lines as they are: no markup, no highlighting, no control characters (a layer's
+    exception message is among them)."""
+    for line in lines:
+        console.print(for_terminal(line), markup=False, highlight=False, soft_wrap=True)
 
 
 def _where(result: CaseResult) -> list[str]:
@@ -99,38 +136,53 @@ def _where(result: CaseResult) -> list[str]:
     return lines
 
 
+def print_groups(
+    groups: list[Group], console: Console, command: Callable[[Case], str], quiet: bool
+) -> None:
+    """A sweep's failures, one group at a time: what is wrong, how many cases, the pattern,
+    the smallest case as a command (and, unless quiet, its table)."""
+    for found in groups[:MAX_GROUPS]:
+        status = Text(found.status.upper(), STYLES[found.status])
+        head = f" {len(found.results)} case(s): {found.what[0]}"
+        console.print(Text.assemble(status, head), soft_wrap=True, highlight=False)
+        rest = found.what[1:] if not quiet else []
+        pattern = found.pattern or ("in every case" if quiet else "")
+        _plain(console, [f"  {line}" for line in rest] + ([f"  {pattern}"] if pattern else []))
+        _plain(console, [f"  smallest: {command(found.smallest.case)}"])
+        if not quiet:
+            smallest = found.smallest
+            alike = sum(r.layer_output == smallest.layer_output for r in found.results)
+            print_case(smallest, console, repeats=alike)
+            others = [r.id for r in found.results if r is not found.smallest]
+            if others:
+                shown = ", ".join(others[:SHOWN_IDS])
+                more = f" and {len(others) - SHOWN_IDS} more" if len(others) > SHOWN_IDS else ""
+                _plain(console, [f"  the others: {shown}{more}", ""])
+    if len(groups) > MAX_GROUPS:
+        more = sum(len(g.results) for g in groups[MAX_GROUPS:])
+        _plain(console, [f"... and {len(groups) - MAX_GROUPS} more group(s), {more} case(s)"])
+
+
 def print_summary(
     run: RunResult, console: Console, list_skipped: bool = False, label: str = ""
 ) -> None:
-    """A run's last words: its failures (id, first line, diagnosis), its skips, the verdict.
-
-    A run of one case has shown its table already: only the verdict follows it, and the
-    reason of a skip.
-    """
-    results = run.results
-    if len(results) > 1 or run.interrupted:
-        bad = [r for r in results if r.status in (Status.FAIL, Status.ERROR)]
-        if bad:
-            console.print(Text(f"{len(bad)} case(s) did not pass:", STYLES[Status.FAIL]))
-        for result in bad:
-            first = result.message.splitlines()[0] if result.message else ""
-            status = Text(result.status.upper(), STYLES[result.status])
-            console.print(Text.assemble("  ", status, f" {result.id}: {first}"), soft_wrap=True)
-            for line in result.diagnosis:
-                console.print(
-                    f"      diagnosis: {line}", markup=False, highlight=False, soft_wrap=True
-                )
-    skipped = [r for r in results if r.status == Status.SKIP]
+    """A run's last words: its skips (listed when asked, or when nothing was checked), why it
+    stopped early, the verdict."""
+    skipped = [r for r in run.results if r.status == Status.SKIP]
     listed = list_skipped or run.verdict == Verdict.NOTHING_CHECKED
-    if skipped and listed and len(results) > 1:
+    if skipped and listed:
         console.print(f"{len(skipped)} case(s) skipped:", highlight=False)
-        for result in skipped:
-            console.print(
-                f"  {result.id}: {result.message}", markup=False, highlight=False, soft_wrap=True
-            )
-    elif skipped and len(results) > 1:
+        _plain(console, [f"  {r.id}: {r.message}" for r in skipped])
+    elif skipped:
         console.print(
             f"{len(skipped)} case(s) skipped (--list-skipped lists them and why)", highlight=False
+        )
+    if run.stopped:
+        failures = sum(r.status in (Status.FAIL, Status.ERROR) for r in run.results)
+        console.print(
+            f"stopped after {failures} failing case(s) (--max-failures): "
+            f"{run.total - len(run.results)} case(s) did not run",
+            highlight=False,
         )
     print_verdict(run, console, label)
 
@@ -139,7 +191,7 @@ def print_verdict(run: RunResult, console: Console, label: str = "") -> None:
     """`PASS: 3 case(s), 2 pass, 1 skip in 0.52 s`; INTERRUPTED with how many ran."""
     counts = Counter(r.status for r in run.results)
     cases = f"{len(run.results)} case(s)"
-    if run.interrupted:
+    if run.interrupted or run.stopped:
         cases = f"{len(run.results)} of {run.total} case(s) finished"
     tally = ", ".join(f"{counts[s]} {s}" for s in Status if counts[s]) or "none run"
     where = f" ({label})" if label else ""
@@ -149,3 +201,38 @@ def print_verdict(run: RunResult, console: Console, label: str = "") -> None:
             f": {cases}, {tally} in {run.seconds:.2f} s{where}",
         )
     )
+
+
+def print_search(
+    found: SearchResult,
+    numbers: dict | None,
+    console: Console,
+    command: Callable[[Case], str],
+    seconds: float,
+) -> None:
+    """What --search found: the smallest failing case as a command, its table and (when
+    small) its numbers; or how much of the space it covered."""
+    tried = f"{found.judged} case(s) judged, {found.skipped} skipped"
+    if found.failure is None:
+        console.print(f"search: {tried}; none failed. Covered:", highlight=False)
+        _plain(console, [f"  {name}: {_span(values)}" for name, values in found.explored.items()])
+        word = Verdict.PASS if found.judged else Verdict.NOTHING_CHECKED
+        tail = f": the search found no failing case in {seconds:.2f} s"
+        console.print(Text.assemble(Text(word, VERDICT_STYLES[word]), tail))
+        return
+    console.print(f"search: {tried}; the smallest failing case it shrank to:", highlight=False)
+    _plain(console, [f"  {command(found.failure.case)}", ""])
+    print_case(found.failure, console)
+    if numbers and sum(np.size(v) for part in numbers.values() for v in part.values()) <= 400:
+        print_tensors(numbers, console)
+    tail = f": a failing case, found and shrunk in {found.runs} runs, {seconds:.2f} s"
+    console.print(Text.assemble(Text("FAIL", VERDICT_STYLES[Verdict.FAIL]), tail))
+
+
+def _span(values: set) -> str:
+    numbers = sorted(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+    others = sorted(str(v) for v in values if v not in numbers)
+    parts = (
+        [f"{numbers[0]}-{numbers[-1]}" if len(numbers) > 1 else str(numbers[0])] if numbers else []
+    )
+    return ", ".join(parts + others)

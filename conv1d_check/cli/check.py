@@ -1,35 +1,30 @@
-"""The `conv1d-check` command: a thin Typer layer over `sweep` and `report`.
-
-The command's parameters are named as Case's fields, so the case is built from `ctx.params`;
-one command line is a sweep of one case, and --config makes it a sweep of many. Every bad input
-is one line on stderr and exit code 2; the run's verdict gives the exit code (`EXIT_CODES`).
-"""
+"""The check command: `conv1d-check [options]`. Its parameters are named as Case's fields, so
+the case is built from `ctx.params`; one command line is a sweep of one case, and --config
+makes it a sweep of many."""
 
 from __future__ import annotations
 
-import os
-import sys
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from typer.main import get_command
 
-from . import __version__
-from .check.case import FIELDS, Case, check_field
-from .check.result import RunResult, Verdict
-from .nn.spec import InvalidParameter
-from .sweep.config import shipped
+from .. import __version__
+from ..check.case import FIELDS, Case, check_field
+from ..check.result import RunResult, Verdict
+from ..nn.spec import InvalidParameter
+from ..sweep.config import shipped
+from .common import UsageError, emit, exit_code, stdout_console, usage
 
-EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
-EXIT_CODES[Verdict.INTERRUPTED] = 130
-USAGE = 2
 HELP = f"""Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.
 
 With no options: the notebook's case, on the built-in numpy layer. Exit codes: 0 every case
 passed; 1 a case failed or errored; 2 bad usage, parameters or config file; 5 nothing was
 checked (every case skipped; --allow-empty makes it 0); 130 interrupted. Shipped configs, for
---config: {", ".join(sorted(shipped()))}."""
+--config: {", ".join(sorted(shipped()))}. `conv1d-check report FILE.jsonl...` merges the results
+files of shards into one report."""
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help=HELP)
 
@@ -49,14 +44,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-class UsageError(Exception):
-    """Bad input found after parsing: one line on stderr (or several, for a config), exit 2."""
-
-    def __init__(self, *lines: str):
-        super().__init__(lines[0])
-        self.lines = lines
-
-
 def _flag(ctx: typer.Context, name: str) -> str:
     """The command-line option of parameter `name` (in_channels -> --in)."""
     for param in ctx.command.params:
@@ -73,14 +60,6 @@ def _given(ctx: typer.Context, name: str) -> bool:
     """The option was given on the command line (not left at its default)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
-
-
-def _stdout_console() -> Console:
-    """Rich console for stdout; in a CI log (no terminal) a wide plain one, no control codes."""
-    console = Console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=150)
-    return console
 
 
 @app.command(help=HELP)
@@ -238,6 +217,16 @@ def check_command(
             rich_help_panel=SWEEP,
         ),
     ] = None,
+    search: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Search up to N cases like this one (its layer, dtype, tolerance; geometry "
+            "drawn) for a failure, and shrink it to the smallest failing case. --seed seeds it.",
+            rich_help_panel=SWEEP,
+        ),
+    ] = None,
     list_skipped: Annotated[
         bool,
         typer.Option(
@@ -262,10 +251,21 @@ def check_command(
         Path | None,
         typer.Option(metavar="FILE", help="Write a JUnit XML report.", rich_help_panel=OUTPUT),
     ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write a Markdown summary (appended to $GITHUB_STEP_SUMMARY too, when set).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option(
-            "--quiet", "-q", help="Only failures and the verdict.", rich_help_panel=OUTPUT
+            "--quiet",
+            "-q",
+            help="One line per failure group, and the verdict.",
+            rich_help_panel=OUTPUT,
         ),
     ] = False,
     version: Annotated[
@@ -280,25 +280,23 @@ def check_command(
     params["padding"] = int(padding) if padding.lstrip("-").isdigit() else padding
     case = Case(**{name: params[name] for name in FIELDS})
     try:
+        if search is not None:
+            raise typer.Exit(_search(case, search, params))
         run = _run(ctx, case, params)
     except InvalidParameter as error:
-        raise _usage(_invalid(ctx, error)) from None
+        raise usage(_invalid(ctx, error)) from None
     except UsageError as error:
-        raise _usage(error) from None
-    code = EXIT_CODES[run.verdict]
-    if run.verdict == Verdict.NOTHING_CHECKED and allow_empty:
-        code = 0
-    raise typer.Exit(code)
+        raise usage(error) from None
+    raise typer.Exit(exit_code(run.verdict, allow_empty))
 
 
 def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     """Plan the run, check its output paths, run it, report it."""
-    from .check.torch_side import DeviceUnavailable, check_device
-    from .report import progress, records, terminal
-    from .report.junit import write_junit
-    from .report.paths import check_writable
-    from .sweep import config, plan, runner
-    from .sweep.results_file import ResultsFileError
+    from ..check.torch_side import DeviceUnavailable, check_device
+    from ..report import groups, progress
+    from ..report.paths import check_writable
+    from ..sweep import config, plan, runner
+    from ..sweep.results_file import ResultsFileError
 
     if params["resume"] and params["output"] is None:
         raise UsageError("--resume: needs --output FILE.jsonl, the file to resume from")
@@ -321,7 +319,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         )
     except config.ConfigError as error:
         raise _config_error(error) from None
-    for name in ("output", "junit"):
+    for name in ("output", "junit", "markdown"):
         if params[name] is not None:
             check_writable(params[name], _flag(ctx, name))
             plan.refuse_overwriting(the_plan, name, params[name])
@@ -346,19 +344,64 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         raise UsageError(f"--output: {error}") from None
     for note in run.notes:
         typer.echo(note, err=True)
-    if params["json_output"]:
-        print(records.results_json(run))
-    else:
-        console = _stdout_console()
-        quiet = params["quiet"] or len(the_plan.entries) > 1
-        for result in run.results:
-            terminal.print_case(result, console, quiet=quiet)
-        terminal.print_summary(run, console, params["list_skipped"], the_plan.label)
-    if params["junit"] is not None:
-        write_junit(run, params["junit"], suite=the_plan.name)
+    emit(
+        run,
+        groups.group(run.results),
+        name=the_plan.name,
+        label=the_plan.label,
+        single=len(the_plan.entries) == 1,
+        command=command_line,
+        json_output=params["json_output"],
+        quiet=params["quiet"],
+        list_skipped=params["list_skipped"],
+        junit=params["junit"],
+        markdown=params["markdown"],
+    )
     if run.interrupted and params["json_output"]:
         typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)
     return run
+
+
+def _search(case: Case, budget: int, params: dict) -> int:
+    """--search: the search's outcome on stdout; the exit code (1: a failure found)."""
+    import time
+
+    from ..check.torch_side import one_thread
+    from ..check.verify import run_case, trace
+    from ..report import terminal
+    from ..sweep.search import search
+    from ..usercode.isolation import close_all
+
+    case.validate()
+    start = time.perf_counter()
+    try:
+        with one_thread():
+            found = search(case, budget, case.seed, run_case)
+            numbers = trace(found.failure.case) if found.failure else None
+    finally:
+        close_all()
+    console = stdout_console()
+    seconds = time.perf_counter() - start
+    terminal.print_search(found, numbers, console, command_line, seconds)
+    if found.failure is not None:
+        return 1
+    return exit_code(Verdict.PASS if found.judged else Verdict.NOTHING_CHECKED, False)
+
+
+def command_line(case: Case) -> str:
+    """The conv1d-check command that runs `case` alone: every parameter that differs from
+    the defaults, by its shortest option."""
+    defaults = Case()
+    parts = ["conv1d-check"]
+    for param in get_command(app).params:
+        if param.name not in FIELDS or getattr(case, param.name) == getattr(defaults, param.name):
+            continue
+        value = getattr(case, param.name)
+        if isinstance(value, bool):
+            parts.append(param.opts[0] if value else (param.secondary_opts or ["--no-?"])[0])
+        else:
+            parts += [min(param.opts, key=len), shlex.quote(str(value))]
+    return " ".join(parts)
 
 
 def _config_error(error: Exception) -> UsageError:
@@ -370,24 +413,3 @@ def _config_error(error: Exception) -> UsageError:
     if len(problems) > 20:
         shown.append(f"  ... and {len(problems) - 20} more")
     return UsageError(f"{len(problems)} problems in {error.path}; nothing ran:", *shown)
-
-
-def _usage(error: UsageError) -> typer.Exit:
-    """One line on stderr (a config's problems one a line below it), exit code 2."""
-    typer.echo(f"Error: {error.lines[0]}", err=True)
-    for line in error.lines[1:]:
-        typer.echo(line, err=True)
-    return typer.Exit(USAGE)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point; click's usage errors become one line on stderr and code 2."""
-    try:
-        code = app(args=argv, prog_name="conv1d-check", standalone_mode=False)
-    except typer.TyperException as error:
-        typer.echo(f"Error: {error.format_message()}", err=True)
-        code = getattr(error, "exit_code", USAGE)
-    except KeyboardInterrupt:  # before the sweep began, or while it was reported
-        typer.echo("Interrupted", err=True)
-        code = EXIT_CODES[Verdict.INTERRUPTED]
-    sys.exit(code or 0)

@@ -1,0 +1,34 @@
+"""Results files (one per shard) read back and merged into one run, for `conv1d-check report`.
+Nothing runs and torch is not imported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..check.result import CaseResult, RunResult
+from ..report.groups import natural_key
+from .results_file import ResultsFileError, read_results
+
+
+def merge(paths: list[Path]) -> tuple[RunResult, list[str]]:
+    """One run of every case in the files, and notes on what was merged. A case found in
+    several files counts once (the last file's result) and is reported."""
+    found: dict[str, CaseResult] = {}
+    seen: dict[str, list[Path]] = {}
+    for path in paths:
+        if not path.is_file():
+            raise ResultsFileError(
+                f"{path}: {'is a directory' if path.is_dir() else 'no such file'}"
+            )
+        for result in read_results(path)[0]:
+            found[result.id] = result
+            seen.setdefault(result.id, []).append(path)
+    notes = [f"merged {len(found)} case(s) from {len(paths)} file(s)"]
+    twice = sorted((i for i, files in seen.items() if len(files) > 1), key=natural_key)
+    if twice:
+        notes.append(
+            f"{len(twice)} case(s) appear in more than one file, counted once (the last file's "
+            f"result): {', '.join(twice[:5])}{' ...' if len(twice) > 5 else ''}"
+        )
+    results = sorted(found.values(), key=lambda r: natural_key(r.id))
+    return RunResult(results, len(results), sum(r.seconds for r in results)), notes
