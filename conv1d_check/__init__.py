@@ -2,18 +2,23 @@
 
 __version__ = "0.1.0"
 
+from .api import assert_matches_torch, cases, check
 from .check.case import Case
-from .check.verify import CaseResult, assert_matches_torch, check
-from .nn.layer import Conv1D
-from .nn.spec import ConvSpec, InvalidParameter
+from .check.result import CaseResult, Status, Verdict
+from .check.torch_side import DeviceUnavailable
+from .nn import Conv1D, ConvSpec, InvalidParameter
 
 __all__ = [
     "Case",
     "CaseResult",
     "Conv1D",
     "ConvSpec",
+    "DeviceUnavailable",
     "InvalidParameter",
+    "Status",
+    "Verdict",
     "__version__",
     "assert_matches_torch",
+    "cases",
     "check",
 ]

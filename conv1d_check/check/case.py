@@ -163,6 +163,9 @@ class Case:
             parts.append("only-" + self.only.replace(",", "-"))
         return "-".join(parts)
 
+    def __str__(self) -> str:
+        return self.id
+
     def params(self) -> dict[str, Any]:
         """The case's fields as plain values, for JSON."""
         return {name: getattr(self, name) for name in FIELDS}

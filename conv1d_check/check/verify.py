@@ -7,11 +7,7 @@ The float64 oracle is torch on the CPU in float64, fed the very tensors the othe
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -152,33 +148,10 @@ def _torch_drift(torch_errors: dict[str, TensorError]) -> list[str]:
     ]
 
 
-def check(case: Case | None = None, /, **params: Any) -> CaseResult:
-    """Run a case and judge it: `check(Case(...))` or `check(kernel_size=5, dtype="float32")`.
-
-    Invalid parameters raise InvalidParameter (a ValueError; a TypeError too for a value of
-    the wrong type); nothing else raises: the layer's own failures are the result's.
-    """
-    case = replace(case or Case(), **params).validate()
-    with torch_side.one_thread():
-        return run_case(case)
-
-
-def assert_matches_torch(case: Case | None = None, /, **params: Any) -> CaseResult:
-    """`check`, raising AssertionError with the explanation unless the case passes.
-
-    A case the layer cannot take (a skip) checked nothing: under pytest it is skipped with the
-    reason, elsewhere it raises too.
-    """
-    __tracebackhide__ = True  # pytest shows the caller's line, not ours
-    result = check(case, **params)
-    if result.status == Status.SKIP and _under_pytest():
-        import pytest
-
-        pytest.skip(f"{result.id}: {result.message}")
-    if not result.passed:
-        raise AssertionError(f"{result.id}: {result.status}\n{result.message}")
-    return result
-
-
-def _under_pytest() -> bool:
-    return "pytest" in sys.modules and "PYTEST_CURRENT_TEST" in os.environ
+def trace(case: Case) -> dict[str, Tensors]:
+    """A case's numbers, to trace by hand: the inputs (x, W, b, dy), the float64 truth and
+    the layer's results."""
+    tensors = make_tensors(case)
+    run = run_layer(case, tensors)
+    args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
+    return {"inputs": tensors, "truth": torch_side.oracle(*args).values, "layer": run.tensors}

@@ -1,0 +1,146 @@
+"""The Python API: check a case, assert it in a test, parametrize a test over a config.
+
+import conv1d_check
+
+result = conv1d_check.check(kernel_size=5, padding="same", stride=1)
+conv1d_check.assert_matches_torch(impl=MyConv1D, dtype="float32")
+
+@pytest.mark.parametrize("case", conv1d_check.cases("mytorch"), ids=str)
+def test_my_layer(case):
+    conv1d_check.assert_matches_torch(case, impl=MyConv1D)
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from functools import wraps
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ParamSpec
+
+from .check.case import Case
+from .check.result import CaseResult, Status
+from .check.torch_side import check_device, one_thread
+from .check.verify import run_case
+from .usercode.discover import as_impl
+
+P = ParamSpec("P")
+
+
+def check(
+    case: Case | None = None,
+    /,
+    *,
+    in_channels: int | None = None,
+    out_channels: int | None = None,
+    kernel_size: int | None = None,
+    stride: int | None = None,
+    padding: int | str | None = None,
+    dilation: int | None = None,
+    groups: int | None = None,
+    bias: bool | None = None,
+    padding_mode: str | None = None,
+    batch: int | None = None,
+    length: int | None = None,
+    dtype: str | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    tf32: bool | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    impl: str | Path | type | ModuleType | None = None,
+    convention: str | None = None,
+    timeout: float | None = None,
+    memory_limit: float | None = None,
+    only: str | None = None,
+) -> CaseResult:
+    """Run a case and judge it: `check(Case(...))`, `check(kernel_size=5, dtype="float32")`.
+
+    Each keyword replaces that field of `case` (default: the notebook's case); None keeps it.
+
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+    padding_mode : torch.nn.Conv1d's; padding is an int, "same" or "valid".
+    batch, length : the input x is (batch, in_channels, length).
+    dtype : "float64" or "float32", of every tensor.
+    seed : of x, W, b and the upstream gradient dy.
+    device, tf32 : where the torch side runs ("cpu", "cuda"), and whether it may use TF32.
+    atol, rtol : assert_close's rule instead of the rounding bound (both or neither).
+    impl : the layer: "builtin", "path/file.py:Name", "package.module:Name", a Path, a class,
+        or a module of functions. A user's layer runs in a child process.
+    convention : "seed", "mytorch", "layer" or "functional" (default: detected).
+    timeout : seconds the layer may take (inf: none); memory_limit: GiB it may use.
+    only : a comma list of the tensors to judge, of "y,dX,dW,db".
+
+    Returns the CaseResult. Invalid parameters raise InvalidParameter (a ValueError; a
+    TypeError too for a value of the wrong type); a missing GPU raises DeviceUnavailable.
+    Nothing else raises: the layer's own failures are the result's.
+    """
+    given = {k: v for k, v in locals().items() if k != "case" and v is not None}
+    if "impl" in given:
+        given["impl"] = as_impl(given["impl"])
+    case = replace(case or Case(), **given).validate()
+    check_device(case.device)
+    with one_thread():
+        return run_case(case)
+
+
+def _asserting(checker: Callable[P, CaseResult]) -> Callable[P, CaseResult]:
+    """`checker` that raises unless the case passes: the same parameters, editors see them."""
+
+    @wraps(checker)
+    def assert_matches_torch(*args: P.args, **kwargs: P.kwargs) -> CaseResult:
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        result = checker(*args, **kwargs)
+        if result.status == Status.SKIP and _under_pytest():
+            import pytest
+
+            pytest.skip(f"{result.id}: {result.message}")
+        if not result.passed:
+            raise AssertionError(explanation(result))
+        return result
+
+    assert_matches_torch.__doc__ = """`check`, raising AssertionError unless the case passes.
+
+    The message is the whole explanation: each failing tensor, the diagnosis, where it is off,
+    the notes and what the layer printed. A case the layer cannot take (a skip) checked
+    nothing: under pytest it is skipped with the reason, elsewhere it raises too.
+    Parameters: as `check`'s."""
+    assert_matches_torch.__signature__ = inspect.signature(checker)
+    return assert_matches_torch
+
+
+assert_matches_torch = _asserting(check)
+
+
+def explanation(result: CaseResult) -> str:
+    """A failed case in words, for an AssertionError: what the terminal shows, as text."""
+    lines = [f"{result.id} ({result.convention or 'builtin'}): {result.status}"]
+    lines += result.message.splitlines()
+    lines += [f"  diagnosis: {d}" for d in result.diagnosis]
+    for name, axes in result.where.items():
+        lines += [f"  where {name} is off, by {axis}: {strip}" for axis, strip in axes.items()]
+    lines += [f"  note: {note}" for note in result.notes]
+    if result.layer_output:
+        lines += ["  the layer printed:", *result.layer_output.rstrip().splitlines()[:20]]
+    return "\n".join(lines)
+
+
+def cases(config: str | Path, **overrides: Any) -> list[Case]:
+    """The cases of a config (a shipped one's name: smoke, mytorch, full, seed; or a path),
+    the ones Conv1d accepts, with `overrides` over its defaults: for
+    `@pytest.mark.parametrize("case", cases("mytorch"), ids=str)`."""
+    from .sweep.config import load, resolve
+
+    if "impl" in overrides:
+        overrides["impl"] = as_impl(overrides["impl"])
+    return [entry.case for entry in load(resolve(config), overrides) if not entry.skip]
+
+
+def _under_pytest() -> bool:
+    return "pytest" in sys.modules and "PYTEST_CURRENT_TEST" in os.environ
