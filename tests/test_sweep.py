@@ -128,18 +128,19 @@ def test_a_user_layer_runs_isolated_inside_a_worker(tmp_path):
     }
 
 
-def test_failures_come_first_in_the_summary_with_id_and_diagnosis(tmp_path):
+def test_failures_are_shown_once_per_group_with_the_smallest_case(tmp_path):
     path = tmp_path / "two.toml"
     path.write_text("[[grid]]\nkernel_size = [2, 3]\nstride = [2]\n")
     impl = LAYERS / "broken_stride_ignored_backward.py"
     result = invoke("--config", path, "--impl", f"{impl}:Conv1D")
     assert result.exit_code == 1
-    out = result.stdout
-    assert out.count("┃ tensor") == 2  # each failure's table, then the summary
-    summary = out[out.index("2 case(s) did not pass:") :].splitlines()
-    assert summary[1].startswith("  FAIL in8-out12-k2-s2-p0-d1-g1-bias-zeros-n3-l20-float64")
-    assert summary[2].startswith("      diagnosis: ")
-    assert summary[-1].startswith("FAIL: 2 case(s), 2 fail in")
+    out = result.stdout.splitlines()
+    assert out[0].startswith("FAIL 2 case(s): dX: matches a backward that ignores the stride")
+    assert out[1].startswith("  dW: matches a backward that ignores the stride")
+    assert out[2] == f"  smallest: conv1d-check -k 2 --impl {impl}:Conv1D"
+    assert result.stdout.count("┃ tensor") == 1  # the smallest case's table, once
+    assert "  the others: in8-out12-k3-s2-p0-d1-g1-bias-zeros-n3-l20-float64-seed10" in out
+    assert out[-1].startswith("FAIL: 2 case(s), 2 fail in")
 
 
 def test_three_shards_are_disjoint_and_make_the_whole(config, tmp_path):
