@@ -115,7 +115,8 @@ def read(path: Path) -> Any:
 
 class _BoundedLoader(yaml.SafeLoader):
     """yaml.safe_load's loader, refusing a file whose merge keys (`<<: *anchor`) copy more
-    than MAX_VALUES entries: nested merges grow exponentially."""
+    than MAX_VALUES entries: nested merges grow exponentially where PyYAML does not drop the
+    keys merged twice (older releases)."""
 
     def __init__(self, stream: str):
         super().__init__(stream)
@@ -139,6 +140,8 @@ def _text(path: Path) -> str:
         raise ConfigError(path, [f"{path}: cannot read it: {error.strerror}"]) from None
     if len(data) > MAX_BYTES:
         raise ConfigError(path, [f"{path}: larger than {MAX_BYTES >> 20} MiB: not a config"])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(path, [f"{path}: UTF-16 text, not UTF-8; save it as UTF-8"])
     if b"\0" in data:
         raise ConfigError(path, [f"{path}: a binary file, not a config (it holds NUL bytes)"])
     try:

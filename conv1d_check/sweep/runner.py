@@ -2,9 +2,9 @@
 the results file, stopping on Ctrl-C or after --max-failures.
 
 Results do not depend on the number of jobs: every case runs with torch and BLAS on one thread
-(threadpoolctl), here as in the workers. Workers fork from a server that has imported torch
-once (multiprocessing's forkserver with torch preloaded), so a worker costs a fork, not an
-import; `worker_count` still runs a sweep too small to pay even that in this process.
+(threadpoolctl), here as in the workers. A worker costs an interpreter and torch's import
+(about a second; the workers start side by side, and with several jobs this process never
+imports torch), so `worker_count` runs a sweep too small to pay for that in this process.
 
 Workers ignore SIGINT: Ctrl-C reaches the parent, which kills them and keeps what finished. A
 worker's user-layer processes end with it (they watch a pipe it holds), and a worker ends with
@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
-from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,8 +33,8 @@ from .config import Entry
 from .plan import Plan
 from .results_file import ResultsFile
 
-# A sweep's estimated seconds of work below which workers do not pay: about what starting the
-# forkserver (importing torch) and the pool costs beyond what one job pays anyway.
+# A sweep's estimated seconds of work below which workers do not pay: about what starting them
+# (an interpreter and torch's import each, side by side) costs beyond what one job pays anyway.
 WORTH_WORKERS = 1.5
 # Estimated seconds of one case: the tool's own work (three oracle runs and torch's, the
 # comparison) plus the elements of x and y at the built-in layer's pace; a user layer's
@@ -169,15 +168,12 @@ def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[CaseResult]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-@cache
 def _context() -> multiprocessing.context.BaseContext:
-    """forkserver with torch and the check imported once: each worker is a fork of it (fork
-    itself would be unsafe beside the parent's torch threads); spawn where it does not exist."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "conv1d_check.check.verify"])
-    return context
+    """spawn: each worker a fresh interpreter that imports torch itself, the workers side by
+    side, while this process never imports it. fork would be unsafe beside torch's threads;
+    a forkserver with torch preloaded imports it once but one worker after the other, and
+    leaves its socket behind in the temp folder when the tool is killed."""
+    return multiprocessing.get_context("spawn")
 
 
 def _start_worker(parent: int, stop: threading.Event) -> None:

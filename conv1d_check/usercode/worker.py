@@ -6,10 +6,10 @@ case, answered on RESULTS with its LayerRun (then a note from a second pass on t
 instance); or (MEASURE, Job, tensors), the consistency check's measurements for a failed case.
 
 It runs in a session of its own, and is the subreaper of whatever the layer starts: after each
-case it kills the processes the layer left behind, and when the tool is gone (the LIFELINE
-pipe, which only the tool can write to, reads EOF; or the kernel's parent-death signal) it
-kills them and itself. Its memory is limited to MEMORY bytes; stdout and stderr go to a pipe
-the tool reads with a cap.
+case it kills the processes the layer left behind. When the tool is gone (the LIFELINE pipe,
+which only the tool can write to, reads EOF), a reaper process kills the whole group, and the
+kernel's parent-death signal kills the worker too. Its memory is limited to MEMORY bytes;
+stdout and stderr go to a pipe the tool reads with a cap.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import resource
 import signal
 import sys
 import sysconfig
-import threading
 import time
 import traceback
 from contextlib import suppress
@@ -33,6 +32,7 @@ from .conventions import CONVENTIONS, accumulation_note, detect
 from .protocol import MEASURE, Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36  # <linux/prctl.h>
+REAPER = [0]  # the pid of this worker's reaper, once forked
 # Frames from these folders are not the user's: ours, the standard library, installed packages.
 NOT_USERS = tuple(
     {str(Path(__file__).parents[1])}
@@ -128,28 +128,37 @@ def describe(error: BaseException) -> str:
 
 
 def _guard(lifeline_fd: int, memory: int) -> None:
-    """Die with the tool, adopt the layer's orphans, and stay within `memory` bytes."""
+    """Die with the tool and take the layer's processes along; stay within `memory` bytes.
+
+    A reaper, forked before any user code runs, waits on the lifeline: when the tool is gone
+    it kills this whole process group, the layer's children with it. It needs no help from
+    this process, which a layer may keep busy forever (even holding Python's lock, in C)."""
+    reaper = os.fork()
+    if reaper == 0:
+        _reap(lifeline_fd)
+    REAPER[0] = reaper
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
     if os.getppid() == 1:  # the tool died before the signal was armed
-        os._exit(1)
+        os.killpg(0, signal.SIGKILL)
     with suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-    threading.Thread(target=_watch, args=(lifeline_fd,), daemon=True).start()
 
 
-def _watch(lifeline_fd: int) -> None:
-    """Block until the tool is gone, then take everything of ours down with us."""
-    while os.read(lifeline_fd, 1):
-        pass
-    _kill_descendants()
+def _reap(lifeline_fd: int) -> None:
+    """In the reaper: block until the tool is gone, then kill the process group (us too)."""
+    with suppress(OSError):
+        while os.read(lifeline_fd, 1):
+            pass
     os.killpg(0, signal.SIGKILL)
+    os._exit(0)
 
 
 def _kill_descendants() -> None:
-    """SIGKILL every process below this one (ours, or orphans we adopted), and reap them."""
+    """SIGKILL every process below this one (ours, or orphans we adopted) but the reaper,
+    and reap them."""
     deadline = time.monotonic() + 1
     while _descendants() and time.monotonic() < deadline:
         for pid in _descendants():
@@ -162,12 +171,12 @@ def _kill_descendants() -> None:
 
 
 def _descendants() -> list[int]:
-    """The processes below this one, from /proc (Linux; none found elsewhere)."""
+    """The processes below this one but the reaper, from /proc (Linux; none elsewhere)."""
     pending, found = [os.getpid()], []
     while pending:
         for task in Path(f"/proc/{pending.pop()}/task").glob("*/children"):
             with suppress(OSError, ValueError):
-                children = [int(c) for c in task.read_text().split()]
+                children = [int(c) for c in task.read_text().split() if int(c) != REAPER[0]]
                 found += children
                 pending += children
     return found
