@@ -1,0 +1,13 @@
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "layers"))
+from _probe import report  # noqa: E402
+from correct_vectorised_im2col import Conv1D as Correct  # noqa: E402
+
+
+class Conv1D(Correct):
+    def __call__(self, x):
+        report(subprocess.Popen(["sleep", "417"]).pid)
+        return super().__call__(x)
