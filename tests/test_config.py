@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conv1d_check.cli import app, main
+from conv1d_check.nn.spec import InvalidParameter
 from conv1d_check.sweep.config import ConfigError, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,8 +65,16 @@ def test_toml_and_yaml_give_the_same_cases(tmp_path):
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_every_shipped_config_loads_and_validates(path):
+    """Each case validates; each skipped combination is one Conv1d refuses, for its reason."""
     entries = load(path)
-    assert entries and all(entry.case.validate() for entry in entries if not entry.skip)
+    assert entries
+    for entry in entries:
+        if entry.skip:
+            with pytest.raises(InvalidParameter):
+                entry.case.validate()
+            assert entry.skip.startswith("not a valid Conv1d: ")
+        else:
+            assert entry.case.validate() is entry.case
 
 
 def test_shipped_configs_are_the_promised_sizes():

@@ -13,10 +13,10 @@ from typer.main import get_command
 
 from .. import __version__
 from ..check.case import FIELDS, Case, check_field
-from ..check.result import RunResult, Verdict
+from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
-from .common import UsageError, emit, exit_code, stdout_console, usage
+from .common import UsageError, emit, exit_code, usage
 
 HELP = f"""Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.
 
@@ -281,7 +281,9 @@ def check_command(
     case = Case(**{name: params[name] for name in FIELDS})
     try:
         if search is not None:
-            raise typer.Exit(_search(case, search, params))
+            from .search import run_search
+
+            raise typer.Exit(run_search(case, search, command_line))
         run = _run(ctx, case, params)
     except InvalidParameter as error:
         raise usage(_invalid(ctx, error)) from None
@@ -360,32 +362,6 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     if run.interrupted and params["json_output"]:
         typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)
     return run
-
-
-def _search(case: Case, budget: int, params: dict) -> int:
-    """--search: the search's outcome on stdout; the exit code (1: a failure found)."""
-    import time
-
-    from ..check.torch_side import one_thread
-    from ..check.verify import run_case, trace
-    from ..report import terminal
-    from ..sweep.search import search
-    from ..usercode.isolation import close_all
-
-    case.validate()
-    start = time.perf_counter()
-    try:
-        with one_thread():
-            found = search(case, budget, case.seed, run_case)
-            numbers = trace(found.failure.case) if found.failure else None
-    finally:
-        close_all()
-    console = stdout_console()
-    seconds = time.perf_counter() - start
-    terminal.print_search(found, numbers, console, command_line, seconds)
-    if found.failure is not None:
-        return 1
-    return exit_code(Verdict.PASS if found.judged else Verdict.NOTHING_CHECKED, False)
 
 
 def command_line(case: Case) -> str:

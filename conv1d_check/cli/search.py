@@ -1,0 +1,33 @@
+"""--search: the check command's other mode, a search for the smallest failing case."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..check.case import Case
+from ..check.result import Verdict
+from ..check.torch_side import one_thread
+from ..check.verify import run_case, trace
+from ..report import terminal
+from ..sweep.search import search
+from ..usercode.isolation import close_all
+from .common import exit_code, stdout_console
+
+
+def run_search(case: Case, budget: int, command_line: Callable[[Case], str]) -> int:
+    """--search: the search's outcome on stdout; the exit code (1: a failure found)."""
+    case.validate()
+    start = time.perf_counter()
+    try:
+        with one_thread():
+            found = search(case, budget, case.seed, run_case)
+            numbers = trace(found.failure.case) if found.failure else None
+    finally:
+        close_all()
+    console = stdout_console()
+    seconds = time.perf_counter() - start
+    terminal.print_search(found, numbers, console, command_line, seconds)
+    if found.failure is not None:
+        return 1
+    return exit_code(Verdict.PASS if found.judged else Verdict.NOTHING_CHECKED, False)
