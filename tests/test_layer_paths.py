@@ -122,6 +122,35 @@ def test_each_path_agrees_with_the_others_on_a_larger_case(path):
         )
 
 
+@pytest.mark.parametrize("path", [paths.TAPS, paths.COLUMNS])
+@pytest.mark.parametrize("block_bytes", [1, 2**9, 2**12])
+@settings(max_examples=40, deadline=None)
+@given(case=cases())
+def test_each_blocked_path_matches_torch_whatever_the_blocks(path, block_bytes, case):
+    """Blocks of one output, of part of a sample, of several samples: the same sums. (The
+    drawn shapes fit one block of the default size, so the blocks are made small here.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "BLOCK_BYTES", block_bytes)
+        assert_matches_torch(path, case, seed=18)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 4),
+    l_out=st.integers(1, 30),
+    gap=st.integers(0, 5),
+    column_bytes=st.integers(1, 64),
+    block_bytes=st.integers(1, 2**10),
+)
+def test_blocks_cover_every_output_once(n, l_out, gap, column_bytes, block_bytes):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "BLOCK_BYTES", block_bytes)
+        blocks = list(paths._blocks(n, l_out, l_out + gap, column_bytes))
+    covered = [(i, t) for n0, n1, t0, t1 in blocks for i in range(n0, n1) for t in range(t0, t1)]
+    assert sorted(covered) == [(i, t) for i in range(n) for t in range(l_out)]
+    assert all(n1 == n0 + 1 or (t0, t1) == (0, l_out) for n0, n1, t0, t1 in blocks)
+
+
 @pytest.mark.parametrize(
     "spec, length, path",
     [
@@ -131,7 +160,10 @@ def test_each_path_agrees_with_the_others_on_a_larger_case(path):
         pytest.param(ConvSpec(128, 128, 5, padding=2, groups=4), 512, "taps", id="groups-4"),
         pytest.param(ConvSpec(3, 64, 7, stride=2, padding=3), 2048, "columns", id="3-channel-stem"),
         pytest.param(ConvSpec(64, 256, 3, padding=1), 512, "columns", id="fan-out-4"),
-        pytest.param(ConvSpec(32, 48, 3, padding=1), 256, "columns", id="fan-out-1.5"),
+        pytest.param(ConvSpec(32, 64, 3, padding=1), 256, "columns", id="fan-out-2"),
+        pytest.param(ConvSpec(32, 48, 3, padding=1), 512, "taps", id="fan-out-1.5"),
+        pytest.param(ConvSpec(32, 48, 3, padding=1), 128, "columns", id="few-outputs"),
+        pytest.param(ConvSpec(4, 4, 3, padding=1), 512, "taps", id="few-channels"),
         pytest.param(ConvSpec(64, 64, 9, dilation=4), 40, "columns", id="mostly-wasted-columns"),
     ],
 )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .padding import fold
 from .paths import PATHS, choose_path
 from .spec import ConvSpec, InvalidParameter
 
@@ -85,12 +84,8 @@ class Conv1D:
         n, _, length = x.shape
         l_out = spec.output_length(length)
         forward = PATHS[choose_path(spec, n, length)]
-        y_path, self._backward = forward(spec, x, W, l_out)  # the path's backward, bound to x
-        y = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
-        if self.b is None:
-            np.copyto(y, y_path)
-        else:  # the bias is added in the pass that copies y out of the path's layout
-            np.add(y_path, self.b.astype(x.dtype, copy=False)[:, None], out=y)
+        b = None if self.b is None else self.b.astype(x.dtype, copy=False)
+        y, self._backward = forward(spec, x, W, b, l_out)  # the path's backward, bound to x
         self._x = x
         return y[0] if self._unbatched else y
 
@@ -110,9 +105,8 @@ class Conv1D:
                 f"delta has shape {tuple(np.shape(delta))}: it must match the output, {shown}",
             )
         W = self._weight(x.dtype)
-        self.dW, dxp = self._backward(W, dy)
+        self.dW, dX = self._backward(W, dy)  # dX a new (N, C_in, L), C-contiguous
         self.db = dy.sum(axis=(0, 2)) if self.b is not None else None
-        dX = fold(dxp, *spec.pads, spec.padding_mode)  # a new (N, C_in, L), C-contiguous
         self.dX = dX[0] if self._unbatched else dX
         return self.db, self.dW, self.dX
 

@@ -1,49 +1,61 @@
 """How the numpy Conv1D computes its products: three paths, chosen by shape.
 
-Three paths compute the same sums, each laying the work out so that batch and
-length together are one dimension of a matrix: every product is one matrix
-multiply per group (numpy's batched matmul over the G groups), never a loop over
-samples or positions. `choose_path` picks the path by shape:
+"taps" and "columns" share one layout. The padded input is laid out channels first, each
+sample's P = ceil(Lp / stride) columns side by side, split into its stride phases:
 
-- "taps": one multiply per kernel tap, W[:, :, k] @ (x shifted by k·dilation),
-  on contiguous slices of the input laid out channels first and flattened (of its
-  stride phases when stride > 1): no copy of the windows, a few wasted columns
-  between samples.
-- "columns": im2col, the K shifted copies stacked into one (C_in/G · K)-deep
-  matrix and one multiply: for few input channels per group.
+    phases[r, c, n·P + q] = xp[n, c, q·stride + r]
+
+so that tap k of output t of sample n reads column n·P + t + shift_k of phase r_k, where
+(shift_k, r_k) = divmod(k·dilation, stride): a shift, never a stride. The outputs are computed
+in blocks of samples (or, for a sample longer than a block, of positions), each block's
+temporaries small enough to stay in cache and reused by the next block; each block writes its
+part of y, bias added, and adds its gradient onto the phases' gradient.
+
+- "taps": per tap, one product W[:, :, k] @ (the block's columns of x shifted by shift_k),
+  summed: no copy of the windows, a few wasted columns between samples (t ≥ L_out).
+- "columns": im2col per block, the K shifted copies stacked into one (C_in/G · K)-deep matrix
+  and one product, outputs packed: for layers that fan out, or many wasted columns.
 - "banded": blocks of B outputs as one product with a band matrix built from W:
   for depthwise-like layers, whose per-tap products would be elementwise passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .padding import pad
+from .padding import fold, fold_phased, pad, pad_phased, phase_length
 from .spec import ConvSpec
 
 # ---------------------------------------------------------------------------------------------
 # Choosing a path, by the shape of one group's product: C_out/G × C_in/G, K taps. The
 # thresholds come from timing the three paths, each forced, on the shapes of benchmarks/bench.py
-# and on a grid of 1 to 8 channels per group, against torch:
+# and on a grid (N 16, L 512; C_in/G 4 to 64, C_out/G 1 and 4 times that, K 3 and 7), in both
+# dtypes:
 # - Depthwise-like groups (C_in/G · C_out/G tiny): per-tap products are elementwise passes over
 #   memory; the band matrix does S/K times the arithmetic, but as one BLAS product.
-# - "taps" never copies the windows, but each tap's product is only C_in/G deep and makes its own
-#   pass over the output. With few input channels (a thin product), clearly more output channels
-#   than input ones (K passes over the wider output cost more than K copies of the narrower
-#   input), or many wasted columns between samples (short inputs, long kernels), "columns" is
-#   faster.
+# - "taps" adds up K products of C_out/G rows, "columns" copies K shifted inputs of C_in/G rows
+#   into one deeper product. Fanning out (C_out/G ≥ 2·C_in/G), "columns" was 10-30 % faster;
+#   with as many outputs as inputs, "taps" was faster at every width, by up to 2.7 times at 4-8
+#   channels. Many wasted columns between samples (short inputs, long kernels) cost "taps" in
+#   arithmetic; "columns" packs the outputs. On small problems (N·L_out up to 2048; grid of
+#   N 2-16, L 32-256, C 6-32, K 3-5) "columns" was 10-30 % faster: its 3 products and 2K
+#   copies cost less per call than the 3K products and 2K sums of "taps".
+# - Blocks: BLOCK_BYTES of temporaries per block (the columns' copies, a tap's product, the
+#   outputs). 2 MiB made the products slower (−10 %: shorter, more calls); 8 to 64 MiB timed
+#   the same on the suite's large shapes; 8 MiB stays well inside the 32 MiB L3 cache.
 TAPS, COLUMNS, BANDED = "taps", "columns", "banded"
 BANDED_MAX_PRODUCT = 4  # C_in/G · C_out/G at most this: banded
-TAPS_MIN_CHANNELS = 8  # fewer C_in/G than this: columns
-COLUMNS_MIN_FANOUT = 1.5  # C_out/G at least this many times C_in/G: columns
+COLUMNS_MIN_FANOUT = 2  # C_out/G at least this many times C_in/G: columns
+COLUMNS_MAX_OUTPUTS = 2048  # N·L_out at most this: columns
 TAPS_MAX_WASTE = 0.25  # more than this share of the taps' columns thrown away: columns
 BANDED_BLOCK = 16  # outputs per block in "banded"; a longer block wastes more arithmetic
+BLOCK_BYTES = 2**23  # a block's temporaries at most about this many bytes
 
 
 def choose_path(spec: ConvSpec, batch: int, length: int) -> str:
@@ -51,145 +63,187 @@ def choose_path(spec: ConvSpec, batch: int, length: int) -> str:
     in_g, out_g = spec.in_per_group, spec.out_per_group
     if in_g * out_g <= BANDED_MAX_PRODUCT:
         return BANDED
-    if in_g < TAPS_MIN_CHANNELS or out_g >= COLUMNS_MIN_FANOUT * in_g:
+    l_out = spec.output_length(length)
+    if out_g >= COLUMNS_MIN_FANOUT * in_g or batch * l_out <= COLUMNS_MAX_OUTPUTS:
         return COLUMNS
-    phase = -(-(length + sum(spec.pads)) // spec.stride)  # P: the taps' columns per sample
-    if 1 - spec.output_length(length) / phase > TAPS_MAX_WASTE:
+    if 1 - l_out / phase_length(spec, length) > TAPS_MAX_WASTE:  # P: the taps' columns per sample
         return COLUMNS
     return TAPS
 
 
 # ---------------------------------------------------------------------------------------------
-# The paths. Forward takes x (N, C_in, L) unpadded, W in the computation's dtype and L_out; it
-# returns y (N, C_out, L_out), possibly a view into its own layout, and its own backward: the
+# The layout. Forward takes x (N, C_in, L) unpadded, W and b in the computation's dtype (b may
+# be None) and L_out; it returns y (N, C_out, L_out), a new array, and its own backward: the
 # path's backward function with what it needs from the forward bound by name. That backward
-# takes W and dy (N, C_out, L_out) and returns dW and dxp (N, C_in, Lp), the gradient of the
-# padded input, possibly a view; the layer adds the bias and folds the padding.
+# takes W and dy (N, C_out, L_out) and returns dW and dX (N, C_in, L), new arrays.
 
 Backward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+Block = tuple[int, int, int, int]
+"""Samples n0:n1, outputs t0:t1 of each: either one sample or every output (t0, t1 = 0, L_out)."""
 
 
-def _padded(spec: ConvSpec, x: np.ndarray, channels_first: bool = False) -> np.ndarray:
-    """x (N, C, L) padded to (N, C, Lp), or to (C, N, Lp) laid out so with channels_first
-    (padding and transposing in one pass); x itself, or a view of it, without padding."""
-    return pad(x.transpose(1, 0, 2) if channels_first else x, *spec.pads, spec.padding_mode)
+def _samples(flat: np.ndarray, count: int, width: int, period: int) -> np.ndarray:
+    """A view (..., count, width) of flat (..., ≥ count·period, or width if count is 1):
+    entry (i, t) is flat[..., i·period + t]."""
+    if count == 1:
+        return flat[..., None, :width]
+    return flat[..., : count * period].reshape(*flat.shape[:-1], count, period)[..., :width]
 
 
-def _phases(xc: np.ndarray, stride: int) -> np.ndarray:
-    """(C, N, Lp) -> (stride, C, N·P), P = ceil(Lp / stride): phase r of sample n is
-    xc[:, n, r::stride] zero-filled to P, so that tap k of output t is entry
-    t + (k·dilation) // stride of phase (k·dilation) % stride: a shift, not a stride."""
-    channels, n, padded = xc.shape
-    if stride == 1:
-        return xc.reshape(1, channels, n * padded)
-    phase = -(-padded // stride)
-    buffer = np.zeros((channels, n, phase * stride), dtype=xc.dtype)
-    buffer[..., :padded] = xc
-    phases = buffer.reshape(channels, n, phase, stride).transpose(3, 0, 1, 2)
-    return phases.reshape(stride, channels, n * phase)
+def _blocks(n: int, l_out: int, period: int, column_bytes: int) -> Iterator[Block]:
+    """Blocks of whole samples of `period` columns each, or of positions of one sample, whose
+    temporaries, `column_bytes` per column, stay under BLOCK_BYTES."""
+    columns = max(BLOCK_BYTES // column_bytes, 1)
+    if period <= columns:
+        per = columns // period
+        for n0 in range(0, n, per):
+            yield n0, min(n, n0 + per), 0, l_out
+    else:
+        for i in range(n):
+            for t0 in range(0, l_out, columns):
+                yield i, i + 1, t0, min(l_out, t0 + columns)
 
 
-def _tap_offsets(spec: ConvSpec) -> list[tuple[int, int]]:
-    """(shift, phase) of each tap k: where x_k starts in `_phases`' flattened columns."""
-    return [divmod(k * spec.dilation, spec.stride) for k in range(spec.kernel_size)]
+def _columns(block: Block, period: int) -> tuple[int, int]:
+    """(J, room): the block's columns from its first output to its last, and the room its
+    buffers need for `_samples` to view them."""
+    n0, n1, t0, t1 = block
+    used = (n1 - n0 - 1) * period + t1 - t0
+    return used, (n1 - n0) * period if n1 - n0 > 1 else used
 
 
-def _taps_forward(
-    spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int
-) -> tuple[np.ndarray, Backward]:
-    """y = Σ_k W[:, :, k] @ x_k, x_k the columns of tap k's phase from its shift on.
+class _Scratch:
+    """A call's temporaries, reused from block to block (the first block is the largest): memory
+    is allocated, and faulted in by the kernel, once per call rather than once per block."""
 
-    Channels first, the samples side by side: column j = n·P + t is sample n, position t.
-    J = (N−1)·P + L_out columns cover every output; those with t ≥ L_out, between samples,
-    are computed and dropped."""
-    xc = _padded(spec, x, channels_first=True)
-    _, n, padded = xc.shape
-    groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
-    phase = -(-padded // spec.stride)  # P
-    phases = _phases(xc, spec.stride).reshape(spec.stride, groups, in_g, n * phase)
-    used = max((n - 1) * phase + l_out, 0)  # J
-    W_taps = np.moveaxis(W.reshape(groups, out_g, in_g, spec.kernel_size), -1, 0)  # (K, G, O, C)
-    y = np.empty((groups, out_g, n * phase), dtype=x.dtype)
-    product = np.empty((groups, out_g, used), dtype=x.dtype)
-    for k, (shift, r) in enumerate(_tap_offsets(spec)):
-        x_k = phases[r, ..., shift : shift + used]
-        if k == 0:
-            np.matmul(W_taps[k], x_k, out=y[..., :used])
-        else:
-            y[..., :used] += np.matmul(W_taps[k], x_k, out=product)
-    y = y.reshape(spec.out_channels, n, phase)[..., :l_out].transpose(1, 0, 2)
-    return y, partial(_taps_backward, spec, phases=phases, padded_shape=xc.shape)
+    def __init__(self, dtype: np.dtype):
+        self.dtype, self.buffers = dtype, {}
+
+    def __call__(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = math.prod(shape)
+        if name not in self.buffers:
+            self.buffers[name] = np.empty(size, self.dtype)
+        return self.buffers[name][:size].reshape(shape)
 
 
-def _taps_backward(
-    spec: ConvSpec,
-    W: np.ndarray,
-    dy: np.ndarray,
-    *,
-    phases: np.ndarray,
-    padded_shape: tuple[int, int, int],
-):
-    """dW[:, :, k] = dy @ x_kᵀ and dx_k += W[:, :, k]ᵀ @ dy, tap by tap, on the same columns:
-    `phases` (stride, C_in, N·P) as the forward laid them out, from the padded (C, N, Lp)."""
-    channels, n, padded = padded_shape
-    groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
-    l_out = dy.shape[-1]
-    phase = -(-padded // spec.stride)
-    used = max((n - 1) * phase + l_out, 0)
-    dy_flat = np.zeros((spec.out_channels, n, phase), dtype=dy.dtype)
-    dy_flat[..., :l_out] = dy.transpose(1, 0, 2)  # zero in the dropped columns: they add nothing
-    dy_flat = dy_flat.reshape(groups, out_g, n * phase)[..., :used]
-    W_taps = np.moveaxis(W.reshape(groups, out_g, in_g, spec.kernel_size), -1, 0)
-    dW = np.empty((spec.kernel_size, groups, out_g, in_g), dtype=dy.dtype)
-    dphases = np.zeros_like(phases)
-    product = np.empty((groups, in_g, used), dtype=dy.dtype)
-    for k, (shift, r) in enumerate(_tap_offsets(spec)):
-        np.matmul(dy_flat, np.swapaxes(phases[r, ..., shift : shift + used], 1, 2), out=dW[k])
-        dx_k = dphases[r, ..., shift : shift + used]
-        if k == 0:  # the first tap lands on zeros: written in place, not added
-            np.matmul(np.swapaxes(W_taps[k], 1, 2), dy_flat, out=dx_k)
-        else:
-            dx_k += np.matmul(np.swapaxes(W_taps[k], 1, 2), dy_flat, out=product)
-    dW = np.moveaxis(dW, 0, -1).reshape(spec.weight_shape)
-    # The adjoint of _phases: interleave the phases back into samples, drop the zero fill.
-    dxc = np.moveaxis(dphases.reshape(spec.stride, channels, n, phase), 0, -1)
-    dxc = dxc.reshape(channels, n, phase * spec.stride)[..., :padded]
-    return dW, dxc.transpose(1, 0, 2)
+def _write_out(y: np.ndarray, b: np.ndarray | None, acc: np.ndarray, block: Block, period: int):
+    """y[n0:n1, :, t0:t1] = the block's outputs acc (C_out, J), columns `period` apart, + b."""
+    n0, n1, t0, t1 = block
+    out = _samples(acc, n1 - n0, t1 - t0, period).transpose(1, 0, 2)
+    if b is None:
+        y[n0:n1, :, t0:t1] = out
+    else:
+        np.add(out, b[:, None], out=y[n0:n1, :, t0:t1])
 
 
-def _columns_forward(
-    spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int
-) -> tuple[np.ndarray, Backward]:
-    """y = W_g @ columns, columns (G, C_in/G · K, N·L_out) the windows copied once (im2col)."""
-    xp = _padded(spec, x)
-    n = xp.shape[0]
-    groups, in_g, kernel = spec.groups, spec.in_per_group, spec.kernel_size
-    windows = sliding_window_view(xp, spec.span, axis=2)[..., :: spec.stride, :: spec.dilation]
-    windows = windows.reshape(n, groups, in_g, l_out, kernel)  # a view: (N, G, C, L_out, K)
-    cols = windows.transpose(1, 2, 4, 0, 3).reshape(groups, in_g * kernel, n * l_out)
-    y = W.reshape(groups, spec.out_per_group, in_g * kernel) @ cols
-    y = y.reshape(spec.out_channels, n, l_out).transpose(1, 0, 2)
-    return y, partial(_columns_backward, spec, cols=cols, padded=xp.shape[-1])
+def _read_in(buffer: np.ndarray, dy: np.ndarray, block: Block, period: int) -> np.ndarray:
+    """dy[n0:n1, :, t0:t1] laid out as the block's outputs: (C_out, J) in `buffer`, whose
+    columns between samples, never written, stay zero."""
+    n0, n1, t0, t1 = block
+    _samples(buffer, n1 - n0, t1 - t0, period)[...] = dy[n0:n1, :, t0:t1].transpose(1, 0, 2)
+    return buffer[:, : _columns(block, period)[0]]
 
 
-def _columns_backward(
-    spec: ConvSpec, W: np.ndarray, dy: np.ndarray, *, cols: np.ndarray, padded: int
-):
-    """dW = dy @ columnsᵀ; dcolumns = Wᵀ @ dy, scattered back onto the input tap by tap:
-    `cols` (G, C_in/G · K, N·L_out) the forward's windows, `padded` the length Lp."""
+def _flat_forward(spec: ConvSpec, x, W, b, l_out: int, *, packed: bool) -> tuple:
+    """y block by block: the path's product fills each block's outputs (C_out, J), columns
+    P apart ("taps") or packed L_out apart ("columns"), and they are written into y."""
+    phases = pad_phased(spec, x)
+    n, phase = x.shape[0], phase_length(spec, x.shape[-1])
+    period = l_out if packed else phase
+    product = _columns_product if packed else _taps_product
+    y = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
+    acc, scratch = None, _Scratch(x.dtype)
+    for block in _blocks(n, l_out, period, _block_rows(spec, packed) * x.itemsize):
+        if acc is None:  # the first block is the largest
+            acc = np.empty((spec.out_channels, _columns(block, period)[1]), x.dtype)
+        out = acc[:, : _columns(block, period)[0]]
+        product(spec, W, phases, phase, block, out, scratch=scratch)
+        _write_out(y, b, acc, block, period)
+    backward = partial(_flat_backward, spec, phases=phases, length=x.shape[-1], packed=packed)
+    return y, backward
+
+
+def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool) -> tuple:
+    """dW and dX block by block, each block's dy laid out as its outputs were: `phases`
+    (stride, G, C_in/G, N·P) as the forward laid them out."""
     n, _, l_out = dy.shape
-    groups, taps = spec.groups, spec.in_per_group * spec.kernel_size
-    dy = dy.transpose(1, 0, 2).reshape(groups, spec.out_per_group, n * l_out)
-    W_g = W.reshape(groups, spec.out_per_group, taps)
-    # As dWᵀ = columns @ dyᵀ: the C_in/G · K rows lead, which BLAS splits across threads better.
-    dW = np.swapaxes(cols @ np.swapaxes(dy, 1, 2), 1, 2).reshape(spec.weight_shape)
-    dcols = (np.swapaxes(W_g, 1, 2) @ dy).reshape(spec.in_channels, spec.kernel_size, n, l_out)
-    dxc = np.zeros((spec.in_channels, n, padded), dtype=dy.dtype)
-    last = spec.stride * (l_out - 1) + 1
+    phase = phase_length(spec, length)
+    period = l_out if packed else phase
+    product = _columns_product if packed else _taps_product
+    dW = np.zeros(spec.weight_shape, dtype=dy.dtype)
+    dphases = np.zeros_like(phases)
+    buffer, scratch = None, _Scratch(dy.dtype)
+    for block in _blocks(n, l_out, period, _block_rows(spec, packed) * dy.itemsize):
+        if buffer is None:  # zeros: the columns between samples are never written
+            buffer = np.zeros((spec.out_channels, _columns(block, period)[1]), dy.dtype)
+        d = _read_in(buffer, dy, block, period)
+        product(spec, W, phases, phase, block, d, scratch=scratch, grads=(dW, dphases))
+    return dW, fold_phased(spec, dphases, n, length)
+
+
+def _block_rows(spec: ConvSpec, packed: bool) -> int:
+    """Rows of a block's temporaries, per column: its outputs, and the columns' copies
+    (and their gradient) or one tap's product."""
+    if packed:
+        return spec.out_channels + 2 * spec.in_per_group * spec.kernel_size * spec.groups
+    return spec.out_channels + max(spec.in_channels, spec.out_channels)
+
+
+def _taps_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, grads=None):
+    """Forward: out = Σ_k W[:, :, k] @ x_k, x_k the block's columns of phase r_k from
+    shift_k on. Backward (grads = (dW, dphases), out = the block's dy):
+    dW[:, :, k] += dy @ x_kᵀ and dx_k += W[:, :, k]ᵀ @ dy, on the same columns."""
+    groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
+    start, used = block[0] * phase + block[2], out.shape[-1]
+    out = out.reshape(groups, out_g, used)
+    W_taps = np.moveaxis(W.reshape(groups, out_g, in_g, spec.kernel_size), -1, 0).copy()
+    product = scratch("product", (groups, in_g if grads else out_g, used))
     for k in range(spec.kernel_size):
-        start = k * spec.dilation
-        dxc[..., start : start + last : spec.stride] += dcols[:, k]
-    return dW, dxc.transpose(1, 0, 2)
+        shift, r = divmod(k * spec.dilation, spec.stride)
+        x_k = phases[r, ..., start + shift : start + shift + used]
+        if grads is None and k == 0:
+            np.matmul(W_taps[k], x_k, out=out)
+        elif grads is None:
+            out += np.matmul(W_taps[k], x_k, out=product)
+        else:
+            dW, dphases = grads
+            dW.reshape(groups, out_g, in_g, -1)[..., k] += out @ np.swapaxes(x_k, 1, 2)
+            dx_k = dphases[r, ..., start + shift : start + shift + used]
+            dx_k += np.matmul(np.swapaxes(W_taps[k], 1, 2), out, out=product)
+
+
+def _columns_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, grads=None):
+    """Forward: out = W_g @ columns, columns (G, C_in/G · K, J) the block's windows copied
+    from the phases (im2col). Backward (out = the block's dy): dW += dy @ columnsᵀ and
+    dcolumns = W_gᵀ @ dy, added back onto the phases tap by tap."""
+    n0, n1, t0, t1 = block
+    groups, in_g, kernel = spec.groups, spec.in_per_group, spec.kernel_size
+    start, count, width = n0 * phase + t0, n1 - n0, t1 - t0
+    taps = [divmod(k * spec.dilation, spec.stride) for k in range(kernel)]
+    cols = scratch("columns", (groups, in_g, kernel, count, width))
+    for k, (shift, r) in enumerate(taps):
+        cols[:, :, k] = _samples(phases[r, ..., start + shift :], count, width, phase)
+    cols = cols.reshape(groups, in_g * kernel, count * width)
+    W_g = W.reshape(groups, spec.out_per_group, in_g * kernel)
+    out = out.reshape(groups, spec.out_per_group, count * width)
+    if grads is None:
+        np.matmul(W_g, cols, out=out)
+        return
+    dW, dphases = grads
+    dW.reshape(W_g.shape)[...] += out @ np.swapaxes(cols, 1, 2)
+    dcols = scratch("dcolumns", (groups, in_g * kernel, count * width))
+    np.matmul(np.swapaxes(W_g, 1, 2), out, out=dcols)
+    dcols = dcols.reshape(groups, in_g, kernel, count, width)
+    for k, (shift, r) in enumerate(taps):
+        _samples(dphases[r, ..., start + shift :], count, width, phase)[...] += dcols[:, :, k]
+
+
+def _taps_forward(spec: ConvSpec, x, W, b, l_out: int) -> tuple[np.ndarray, Backward]:
+    return _flat_forward(spec, x, W, b, l_out, packed=False)
+
+
+def _columns_forward(spec: ConvSpec, x, W, b, l_out: int) -> tuple[np.ndarray, Backward]:
+    return _flat_forward(spec, x, W, b, l_out, packed=True)
 
 
 class _Blocks(NamedTuple):
@@ -231,11 +285,9 @@ def _band_indices(spec: ConvSpec, blocks: _Blocks) -> tuple[np.ndarray, np.ndarr
     return t * spec.stride + k * spec.dilation, np.broadcast_to(t, (spec.kernel_size, blocks.size))
 
 
-def _banded_forward(
-    spec: ConvSpec, x: np.ndarray, W: np.ndarray, l_out: int
-) -> tuple[np.ndarray, Backward]:
+def _banded_forward(spec: ConvSpec, x, W, b, l_out: int) -> tuple[np.ndarray, Backward]:
     """y blocks = segments (G, N·nb, C_in/G · S) @ band (G, C_in/G · S, C_out/G · B)."""
-    xp = _padded(spec, x)
+    xp = pad(x, *spec.pads, spec.padding_mode)
     n, _, padded = xp.shape
     groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
     blocks = _Blocks.of(spec, l_out)
@@ -251,7 +303,12 @@ def _banded_forward(
     y = segments @ _band(spec, W, blocks)  # (G, N·nb, C_out/G · B)
     y = y.reshape(groups, n, blocks.count, out_g, blocks.size).transpose(1, 0, 3, 2, 4)
     y = y.reshape(n, spec.out_channels, blocks.count * blocks.size)[..., :l_out]
-    return y, partial(_banded_backward, spec, segments=segments, padded=padded)
+    out = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
+    if b is None:
+        out[...] = y
+    else:  # the bias added in the pass that copies y out of the blocks' layout
+        np.add(y, b[:, None], out=out)
+    return out, partial(_banded_backward, spec, segments=segments, padded=padded)
 
 
 def _cut_into_blocks(spec: ConvSpec, dy: np.ndarray, blocks: _Blocks) -> np.ndarray:
@@ -300,8 +357,8 @@ def _banded_backward(
         nexts = per_group[..., blocks.step : (blocks.count + 1) * blocks.step]
         nexts = nexts.reshape(*dsegments.shape[:-1], blocks.step)
         nexts[..., : blocks.segment - blocks.step] += dsegments[..., blocks.step :]
-    return dW, dxp[..., :padded]
+    return dW, fold(dxp[..., :padded], *spec.pads, spec.padding_mode)
 
 
 PATHS = {TAPS: _taps_forward, COLUMNS: _columns_forward, BANDED: _banded_forward}
-"""Each path's forward: (spec, x, W, L_out) -> (y, its backward (W, dy) -> (dW, dxp))."""
+"""Each path's forward: (spec, x, W, b, L_out) -> (y, its backward (W, dy) -> (dW, dX))."""
