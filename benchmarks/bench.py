@@ -2,33 +2,25 @@
 
     python benchmarks/bench.py [--quick] [--json benchmarks/results.json]
 
-For every shape of the suite, in float64 and float32: the best wall time of one forward and
-one backward, for our layer, for torch.nn.Conv1d on the CPU and, on the tiny shapes only, for
-the reference loops; the GFLOP/s this makes; the share of this machine's numpy matmul peak
-(measured before and after the cases) that our layer reaches; and the peak memory each side
-allocates. It ends with the goals of issue 6, PASS or MISS each, and always exits 0: it is a
-report, not a test.
+Per shape and dtype: the best time of one forward + backward (ours, torch's, and the reference
+loops' on tiny shapes), GFLOP/s, our share of the numpy matmul peak (measured before and after
+the cases) and the peak memory each side allocates; then issue 6's goals, PASS or MISS. It
+always exits 0: a report, not a test. The header names each side's kernels: numpy's OpenBLAS
+takes its kernel from OPENBLAS_CORETYPE when set (Haswell: AVX2), torch's oneDNN its own
+(AVX-512 here); run it also under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` to compare.
 
 Timing: each side is warmed up once, then the sides take turns, ROUNDS rounds of a few runs,
-with a short pause before each turn (the other library's idle threads stop spinning), so that a
-busy spell on a shared machine falls on every side rather than on one. The figure is each
-side's best time, as timeit advises: on a shared machine, noise only ever adds time.
-
-Threads: torch is pinned to os.cpu_count() threads with torch.set_num_threads; OpenBLAS (under
-numpy) is left at its default, which is one thread per core unless OPENBLAS_NUM_THREADS or
-OMP_NUM_THREADS says otherwise. The thread count OpenBLAS reports is recorded in the JSON.
-
-Memory: the bytes allocated during one forward + backward that are live at the peak, above what
-was live before it (inputs and weights excluded, outputs, gradients and saved state included).
-numpy reports its array buffers to tracemalloc, so our side is tracemalloc's peak; torch's CPU
-allocator reports every allocation and free to the profiler (profile_memory=True), so torch's
-side is the peak of the running sum of those events. Neither counts BLAS's own workspaces.
+pausing before each turn (the other library's idle threads stop spinning); each side's best
+time counts, as noise on a shared machine only ever adds time. Threads: torch pinned to
+os.cpu_count(); OpenBLAS at its default (one per core). Memory: bytes allocated during one
+forward + backward and live at the peak, above what was live before (outputs, gradients and
+saved state included): tracemalloc's peak for numpy, the peak of the running sum of torch's
+CPU allocator events (profile_memory=True) for torch; neither counts BLAS's own workspaces.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import platform
@@ -37,7 +29,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +39,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from threadpoolctl import threadpool_info
 from torch.profiler import ProfilerActivity, profile
 
 from conv1d_check import Conv1D
@@ -90,17 +83,9 @@ class Shape:
 
     @property
     def spec(self) -> ConvSpec:
-        return ConvSpec(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-            True,
-            self.padding_mode,
-        )
+        fields = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation")
+        kept = {name: getattr(self, name) for name in (*fields, "groups", "padding_mode")}
+        return ConvSpec(**kept, bias=True)
 
     @property
     def macs(self) -> int:
@@ -144,13 +129,19 @@ class Result:
     ours_s: float
     torch_s: float
     reference_s: float | None
-    ours_gflops: float
-    torch_gflops: float
-    ratio: float  # ours_s / torch_s
     ours_bytes: int
     torch_bytes: int
-    memory_ratio: float
+    ours_gflops: float = field(init=False)
+    torch_gflops: float = field(init=False)
+    ratio: float = field(init=False)  # ours_s / torch_s
+    memory_ratio: float = field(init=False)
     peak_share: float = 0.0  # ours / this dtype's numpy matmul peak, set once the peak is known
+
+    def __post_init__(self) -> None:
+        self.ours_gflops = self.flop / self.ours_s / 1e9
+        self.torch_gflops = self.flop / self.torch_s / 1e9
+        self.ratio = self.ours_s / self.torch_s
+        self.memory_ratio = self.ours_bytes / self.torch_bytes if self.torch_bytes else float("inf")
 
 
 @dataclass
@@ -169,10 +160,7 @@ def best_times(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
     """Best seconds of each run, the sides taking turns: ROUNDS rounds, each giving every side
     a pause (SETTLE_S) and then a few back-to-back runs, so that a busy spell on a shared machine
     falls on both sides rather than on one. Each side is warmed up once first."""
-    first = {}
-    for name, run in runs.items():
-        time.sleep(SETTLE_S)
-        first[name] = _seconds(run)
+    first = {name: _seconds(run, settle=True) for name, run in runs.items()}
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(ROUNDS):
         for name, run in runs.items():
@@ -192,7 +180,8 @@ def matmul_peak(dtype: str, size: int) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def _seconds(run: Callable[[], object]) -> float:
+def _seconds(run: Callable[[], object], settle: bool = False) -> float:
+    time.sleep(SETTLE_S if settle else 0)
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
@@ -279,21 +268,9 @@ def bench_case(shape: Shape, dtype: str) -> Result:
     ours_bytes = numpy_peak_bytes(lambda: ours(fresh))
     forget_gradients()  # freed before the profiler starts, whose events then balance
     torch_bytes = torch_peak_bytes(theirs)
-    return Result(
-        shape=shape.name,
-        dtype=dtype,
-        path=choose_path(spec, shape.batch, shape.length),
-        flop=shape.flop,
-        ours_s=times["ours"],
-        torch_s=times["torch"],
-        reference_s=times.get("loops"),
-        ours_gflops=shape.flop / times["ours"] / 1e9,
-        torch_gflops=shape.flop / times["torch"] / 1e9,
-        ratio=times["ours"] / times["torch"],
-        ours_bytes=ours_bytes,
-        torch_bytes=torch_bytes,
-        memory_ratio=ours_bytes / torch_bytes if torch_bytes else float("inf"),
-    )
+    path = choose_path(spec, shape.batch, shape.length)
+    seconds = (times["ours"], times["torch"], times.get("loops"))
+    return Result(shape.name, dtype, path, shape.flop, *seconds, ours_bytes, torch_bytes)
 
 
 def check_goals(results: list[Result]) -> list[Goal]:
@@ -303,66 +280,45 @@ def check_goals(results: list[Result]) -> list[Goal]:
         median = statistics.median(r.ratio for r in results if r.dtype == dtype)
         goals.append(Goal(f"median ours/torch, {dtype}", median, target, at_least=False))
     worst = max(results, key=lambda r: r.ratio)
-    goals.append(
-        Goal(
-            f"worst ours/torch ({worst.shape} {worst.dtype})",
-            worst.ratio,
-            WORST_RATIO_GOAL,
-            at_least=False,
-        )
-    )
+    name = f"worst ours/torch ({worst.shape} {worst.dtype})"
+    goals.append(Goal(name, worst.ratio, WORST_RATIO_GOAL, at_least=False))
     largest = [r for r in results if r.shape == max(results, key=lambda r: r.flop).shape]
-    for r in largest:
-        if r.dtype == "float64":
-            name = f"{r.shape} float64: share of matmul peak"
-            goals.append(Goal(name, r.peak_share, LARGEST_PEAK_SHARE_GOAL, at_least=True))
+    for r in (r for r in largest if r.dtype == "float64"):
+        name = f"{r.shape} float64: share of matmul peak"
+        goals.append(Goal(name, r.peak_share, LARGEST_PEAK_SHARE_GOAL, at_least=True))
     for r in largest:
         name = f"{r.shape} {r.dtype}: peak memory ours/torch"
         goals.append(Goal(name, r.memory_ratio, LARGEST_MEMORY_RATIO_GOAL, at_least=False))
     return goals
 
 
-def openblas_threads() -> int | None:
-    """The thread count numpy's OpenBLAS reports, read from the loaded library; None if unknown."""
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return None
-    libraries = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line})
-    for path in libraries:
-        library = ctypes.CDLL(path)
-        for symbol in (
-            "scipy_openblas_get_num_threads64_",
-            "openblas_get_num_threads64_",
-            "openblas_get_num_threads",
-        ):
-            if hasattr(library, symbol):
-                return int(getattr(library, symbol)())
-    return None
+def blas() -> dict:
+    """numpy's BLAS as threadpoolctl reads it from the loaded library (the kernel OpenBLAS
+    chose, or OPENBLAS_CORETYPE forced), torch's CPU capability, and the variables that steer
+    them."""
+    info = next((i for i in threadpool_info() if i.get("user_api") == "blas"), {})
+    steering = ("OPENBLAS_", "OMP_", "MKL_")
+    return {
+        "numpy_blas": f"{info.get('internal_api', '?')} {info.get('version', '?')}",
+        "numpy_kernel": info.get("architecture", "?"),
+        "numpy_threads": info.get("num_threads"),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_threads": torch.get_num_threads(),
+        "env": {k: v for k, v in os.environ.items() if k.startswith(steering)},
+    }
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
     return {
-        "cpu": cpu,
+        "cpu": models[0] if models else "unknown",
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "openblas_threads": openblas_threads(),
-        "thread_env": {
-            k: os.environ[k]
-            for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-            if k in os.environ
-        },
+        **blas(),
     }
 
 
@@ -376,86 +332,65 @@ def _mib(n: int) -> str:
 
 def results_table(results: list[Result]) -> Table:
     table = Table(title=f"forward + backward, best time; {THREADS} threads each side")
-    for column in ("shape", "dtype", "path", "ours ms", "torch ms", "ours/torch", "loops ms"):
-        table.add_column(
-            column, justify="left" if column in ("shape", "dtype", "path") else "right"
-        )
-    for column in ("ours GF/s", "torch GF/s", "% peak", "ours MiB", "torch MiB", "mem ratio"):
+    for column in ("shape", "dtype", "path"):
+        table.add_column(column)
+    numbers = ("ours ms", "torch ms", "ours/torch", "loops ms", "ours GF/s", "torch GF/s")
+    for column in (*numbers, "% peak", "ours MiB", "torch MiB", "mem ratio"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
-            r.shape,
-            r.dtype,
-            r.path,
-            _ms(r.ours_s),
-            _ms(r.torch_s),
-            f"{r.ratio:.2f}",
-            _ms(r.reference_s),
-            f"{r.ours_gflops:.1f}",
-            f"{r.torch_gflops:.1f}",
-            f"{100 * r.peak_share:.0f}",
-            _mib(r.ours_bytes),
-            _mib(r.torch_bytes),
+            *(r.shape, r.dtype, r.path, _ms(r.ours_s), _ms(r.torch_s), f"{r.ratio:.2f}"),
+            *(_ms(r.reference_s), f"{r.ours_gflops:.1f}", f"{r.torch_gflops:.1f}"),
+            *(f"{100 * r.peak_share:.0f}", _mib(r.ours_bytes), _mib(r.torch_bytes)),
             f"{r.memory_ratio:.2f}",
         )
     return table
 
 
-def main(
-    quick: Annotated[
-        bool, typer.Option("--quick", help=f"only {', '.join(QUICK)}; a smaller matmul")
-    ] = False,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="also write every figure to this JSON file")
-    ] = None,
-) -> None:
+QuickOption = Annotated[bool, typer.Option("--quick", help=f"only {', '.join(QUICK)}")]
+JsonOption = Annotated[Path | None, typer.Option("--json", help="also write it all to this file")]
+
+
+def main(quick: QuickOption = False, json_path: JsonOption = None) -> None:
     """Benchmark conv1d_check.Conv1D against torch.nn.Conv1d; print the figures and the goals."""
     torch.set_num_threads(THREADS)
     console = Console()
     if not console.is_terminal:
         console = Console(width=180)  # a file or a pipe: keep the table's full width
+    b = blas()
+    console.print(
+        f"numpy: {b['numpy_blas']}, kernel {b['numpy_kernel']}, {b['numpy_threads']} threads; "
+        f"torch {torch.__version__}: CPU capability {b['torch_cpu_capability']}, "
+        f"{b['torch_threads']} threads; {' '.join(f'{k}={v}' for k, v in b['env'].items())}"
+    )
     shapes = [s for s in SUITE if s.name in QUICK] if quick else list(SUITE)
     size = MATMUL_SIZE // 2 if quick else MATMUL_SIZE
     before = {dtype: matmul_peak(dtype, size) for dtype in DTYPES}
     results = []
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("benchmarking", total=len(shapes) * len(DTYPES))
-        for shape in shapes:
-            for dtype in DTYPES:
-                results.append(bench_case(shape, dtype))
-                progress.advance(task)
+        cases = [(shape, dtype) for shape in shapes for dtype in DTYPES]
+        for shape, dtype in progress.track(cases, description="benchmarking"):
+            results.append(bench_case(shape, dtype))
     after = {dtype: matmul_peak(dtype, size) for dtype in DTYPES}
     peaks = {dtype: max(before[dtype], after[dtype]) for dtype in DTYPES}
     for r in results:  # against the higher of the two peaks: the stricter share
         r.peak_share = r.ours_gflops / peaks[r.dtype]
     goals = check_goals(results)
     console.print(results_table(results))
-    console.print(
-        f"numpy matmul peak ({size}×{size}), before and after the cases: "
-        + ", ".join(
-            f"{dtype} {before[dtype]:.1f} and {after[dtype]:.1f} GFLOP/s" for dtype in DTYPES
-        )
-    )
+    both = [f"{d} {before[d]:.1f} and {after[d]:.1f} GFLOP/s" for d in DTYPES]
+    console.print(f"numpy matmul peak ({size}×{size}), before and after: {', '.join(both)}")
     if any(min(before[d], after[d]) < BUSY_RATIO * peaks[d] for d in DTYPES):
-        console.print(
-            "[yellow]the matmul peak moved by more than "
-            f"{100 * (1 - BUSY_RATIO):.0f}% during the run: the machine was busy, "
-            "the times are noisy[/yellow]"
-        )
+        moved = f"the matmul peak moved by more than {100 * (1 - BUSY_RATIO):.0f}% during the run"
+        console.print(f"[yellow]{moved}: the machine was busy, the times are noisy[/yellow]")
     for goal in goals:
         verdict, sign = "PASS" if goal.passed else "MISS", ">=" if goal.at_least else "<="
         console.print(f"{verdict}  {goal.name}: {goal.value:.2f} (goal {sign} {goal.target})")
     if json_path is not None:
-        report = {
-            "command": " ".join(["python", *sys.argv]),
-            "machine": machine(),
-            "matmul_size": size,
-            "matmul_peak_gflops": peaks,
-            "matmul_peak_gflops_before": before,
-            "matmul_peak_gflops_after": after,
-            "results": [asdict(r) for r in results],
-            "goals": [asdict(g) | {"passed": g.passed} for g in goals],
-        }
+        report = {"command": " ".join(["python", *sys.argv]), "machine": machine()}
+        report |= {"matmul_size": size, "matmul_peak_gflops": peaks}
+        report |= {"matmul_peak_gflops_before": before, "matmul_peak_gflops_after": after}
+        report |= {"results": [asdict(r) for r in results]}
+        report["goals"] = [asdict(g) | {"passed": g.passed} for g in goals]
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         console.print(f"wrote {json_path}")
 
