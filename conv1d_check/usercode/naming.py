@@ -118,7 +118,16 @@ def arguments(params: dict[str, inspect.Parameter], spec: ConvSpec) -> tuple[dic
         name = next((n for n in names if n in params), None)
         if name is not None:
             kwargs[name], taken = getattr(spec, ours), taken | {ours}
+            if ours == "padding":
+                kwargs[name] = _as_int_padding(spec)
     return kwargs, taken
+
+
+def _as_int_padding(spec: ConvSpec) -> int | str:
+    """'valid' and a symmetric 'same' as the int they mean, which every layer with a padding
+    parameter takes; an asymmetric 'same' (an even span) only as the word."""
+    left, right = spec.pads
+    return left if left == right else spec.padding
 
 
 def refuse_unsupported(spec: ConvSpec, taken: set[str], who: str) -> None:

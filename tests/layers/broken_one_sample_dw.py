@@ -5,18 +5,23 @@ import correct_mytorch_v2 as correct
 
 
 class Conv1d_stride1(correct.Conv1d_stride1):
+    sample = 0  # the one sample the gradients come from
+
     def backward(self, dLdZ):
         dLdA = super().backward(dLdZ)
         output_size = dLdZ.shape[2]
+        n = self.sample
         for k in range(self.kernel_size):
-            self.dLdW[:, :, k] = np.tensordot(dLdZ[0], self.A[0, :, k:k + output_size], axes=([1], [1]))
-        self.dLdb = np.sum(dLdZ[0], axis=1).astype(self.A.dtype)
+            self.dLdW[:, :, k] = np.tensordot(dLdZ[n], self.A[n, :, k:k + output_size], axes=([1], [1]))
+        self.dLdb = np.sum(dLdZ[n], axis=1).astype(self.A.dtype)
         return dLdA
 
 
 class Conv1d(correct.Conv1d):
+    inner = Conv1d_stride1
+
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding=0,
                  weight_init_fn=None, bias_init_fn=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding,
                          weight_init_fn, bias_init_fn)
-        self.conv1d_stride1.__class__ = Conv1d_stride1
+        self.conv1d_stride1.__class__ = self.inner
