@@ -12,9 +12,11 @@ from ..nn.spec import InvalidParameter
 from .check import command_line
 from .common import UsageError, emit, exit_code, usage
 
-REPORT_HELP = """Merge results files (one per shard, written with --output) into one report: the
-summary, failure groups, verdict and exit codes of the sweep itself, and --json, --junit,
---markdown. Runs nothing; a case in several files counts once."""
+REPORT_HELP = (
+    "Merge results files (one per shard, written with --output) into one report: the summary, "
+    "failure groups, verdict and exit codes of the sweep itself, and --json, --junit, "
+    "--markdown. Runs nothing; a case in several files counts once."
+)
 
 report_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
