@@ -165,7 +165,7 @@ def _flat_forward(spec: ConvSpec, x, W, b, l_out: int, *, packed: bool) -> tuple
 
 def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool) -> tuple:
     """dW and dX block by block, each block's dy laid out as its outputs were: `phases`
-    (stride, G, C_in/G, N·P) as the forward laid them out."""
+    (stride, G, C_in/G, N·P + T) as the forward laid them out, `length` the input's L."""
     n, _, l_out = dy.shape
     phase = phase_length(spec, length)
     period = l_out if packed else phase
@@ -230,7 +230,9 @@ def _columns_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, g
         np.matmul(W_g, cols, out=out)
         return
     dW, dphases = grads
-    dW.reshape(W_g.shape)[...] += out @ np.swapaxes(cols, 1, 2)
+    # As dWᵀ = columns @ dyᵀ: the C_in/G · K rows lead, which BLAS splits across threads better
+    # (float64 0.42 ms against 0.57 for 16 outputs, 16 · 7 rows, 8192 columns).
+    dW.reshape(W_g.shape)[...] += np.swapaxes(cols @ np.swapaxes(out, 1, 2), 1, 2)
     dcols = scratch("dcolumns", (groups, in_g * kernel, count * width))
     np.matmul(np.swapaxes(W_g, 1, 2), out, out=dcols)
     dcols = dcols.reshape(groups, in_g, kernel, count, width)
