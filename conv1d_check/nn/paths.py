@@ -178,6 +178,7 @@ def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool) 
             buffer = np.zeros((spec.out_channels, _columns(block, period)[1]), dy.dtype)
         d = _read_in(buffer, dy, block, period)
         product(spec, W, phases, phase, block, d, scratch=scratch, grads=(dW, dphases))
+    del buffer, scratch  # freed before dX is allocated
     return dW, fold_phased(spec, dphases, n, length)
 
 
@@ -359,6 +360,7 @@ def _banded_backward(
         nexts = per_group[..., blocks.step : (blocks.count + 1) * blocks.step]
         nexts = nexts.reshape(*dsegments.shape[:-1], blocks.step)
         nexts[..., : blocks.segment - blocks.step] += dsegments[..., blocks.step :]
+    del dsegments, starts  # freed before dX is allocated
     return dW, fold(dxp[..., :padded], *spec.pads, spec.padding_mode)
 
 
