@@ -284,3 +284,19 @@ def test_an_explicit_option_is_checked_like_a_single_case(tmp_path, capsys):
         main(["--config", str(write(tmp_path, TOML)), "--stride", "0"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == "Error: --stride: stride=0: must be positive\n"
+
+
+def test_a_shipped_config_by_name_from_a_folder_holding_a_namesake_directory(tmp_path, monkeypatch):
+    """A student's homework folder is called mytorch: --config mytorch is still the config."""
+    (tmp_path / "mytorch").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["--config", "mytorch", "--json"])
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["cases"]) == 160
+
+
+def test_an_unknown_config_name_lists_the_shipped_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["--config", "mytroch"])
+    assert result.exit_code == 2
+    assert "no such file, nor a shipped config (those are: example, full, mytorch" in result.stderr

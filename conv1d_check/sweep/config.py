@@ -78,7 +78,7 @@ def shipped() -> dict[str, Path]:
 def resolve(name: str | Path) -> Path:
     """The config file `name` stands for: a path, or the name of a shipped config."""
     path = Path(name)
-    if path.exists() or path.suffix in SUFFIXES:
+    if path.is_file() or path.suffix in SUFFIXES:  # a folder named mytorch is no config
         return path
     found = shipped()
     if str(name) in found:
