@@ -92,10 +92,10 @@ def test_compare_counts_and_locates_the_worst_element_relative_to_its_bound():
 
 
 def test_errors_beyond_the_worst_case_are_counted_as_unexplained():
-    expected = np.zeros(3)
-    actual = np.array([0.5, 2.0, 3.0])
-    error = compare(actual, expected, allowance([0.1, 0.1, 0.1], worst=[1.0, 1.0, 5.0]))
-    assert error.mismatched == 3 and error.unexplained == 1  # only 2.0 is beyond 1.0
+    expected = np.zeros(4)
+    actual = np.array([0.5, 2.0, 3.0, np.nan])
+    error = compare(actual, expected, allowance([0.1] * 4, worst=[1.0, 1.0, 5.0, np.inf]))
+    assert error.mismatched == 4 and error.unexplained == 2  # 2.0 beyond 1.0, and the NaN
 
 
 @pytest.mark.parametrize("rule", ["rounding", "assert_close"])

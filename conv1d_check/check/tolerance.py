@@ -179,7 +179,8 @@ def compare(actual: np.ndarray, expected: np.ndarray, allowance: Allowance) -> T
     worst = np.unravel_index(np.argmax(ratio), diff.shape)
     unexplained = 0
     if allowance.worst_case is not None:
-        unexplained = int(np.count_nonzero(~(diff <= allowance.worst_case)))
+        beyond = ~np.isfinite(diff) | ~(diff <= allowance.worst_case)  # NaN: no order explains
+        unexplained = int(np.count_nonzero(beyond))
     return TensorError(
         max_abs=float(diff.max()),
         max_rel=float(rel.max()),
