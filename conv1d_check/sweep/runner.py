@@ -29,6 +29,7 @@ from ..check.result import CaseResult, RunResult, Status
 from ..check.torch_side import one_thread
 from ..check.verify import run_case
 from ..usercode import isolation
+from ..usercode.protocol import BUILTIN
 from .config import Entry
 from .plan import Plan
 from .results_file import ResultsFile
@@ -79,7 +80,7 @@ def worker_count(jobs: int, entries: list[Entry]) -> Workers:
 def estimated_seconds(case: Case) -> float:
     """A rough cost of checking `case`, to decide whether workers pay."""
     elements = case.batch * (case.in_channels * case.length + case.out_channels * case.length)
-    extra = 0.0 if case.impl == "builtin" else USER_LAYER_SECONDS
+    extra = 0.0 if case.impl == BUILTIN else USER_LAYER_SECONDS
     return CASE_SECONDS + extra + ELEMENT_SECONDS * elements * case.kernel_size
 
 

@@ -147,9 +147,9 @@ def as_array(name: str, found: Any, notes: list[str]) -> np.ndarray | None:
     if isinstance(found, list | tuple):
         notes.append(f"{name} was returned as a {type(found).__name__}: converted to an array")
     try:
-        array = np.array(found)
+        array = np.array(found)  # a ragged list raises
     except (ValueError, TypeError):
-        array = np.array(None)
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        array = None
+    if array is None or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise Unusable(f"{name}: the layer gave a {type(found).__name__}, not an array of numbers")
     return array
