@@ -73,6 +73,12 @@ class Case:
         return self.spec.output_length(self.length)
 
     @property
+    def elements(self) -> int:
+        """The elements of x (N, C_in, L) and y (N, C_out, L_out): how big the case is."""
+        x, y = self.in_channels * self.length, self.out_channels * self.output_length
+        return self.batch * (x + y)
+
+    @property
     def judged(self) -> tuple[str, ...]:
         """The tensors whose errors decide the verdict."""
         return TENSORS if self.only is None else tuple(self.only.split(","))

@@ -84,6 +84,11 @@ class CaseResult:
         """The float64 truth is torch itself (float64 on the CPU): torch's error is nil."""
         return self.case.device == "cpu" and self.case.dtype == "float64"
 
+    def why_missing(self, name: str) -> str:
+        """Why tensor `name` has no errors to show: not implemented, not given, or its shape
+        or dtype is not torch's."""
+        return self.missing.get(name, "wrong shape or dtype")
+
     def to_record(self) -> dict[str, Any]:
         """The JSON record of docs/design.md §2 (non-finite numbers are the writer's business)."""
         record: dict[str, Any] = {

@@ -16,7 +16,7 @@ from ..check.case import FIELDS, Case, check_field
 from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
-from .common import UsageError, emit, exit_code, usage
+from .common import UsageError, exit_code, usage
 
 HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
@@ -298,6 +298,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     from ..check.torch_side import DeviceUnavailable, check_device
     from ..report import groups, progress
     from ..report.paths import check_writable
+    from ..report.reporters import Report, chosen, write_all
     from ..sweep import config, plan, runner
     from ..sweep.results_file import ResultsFileError
 
@@ -347,19 +348,8 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         raise UsageError(f"--output: {error}") from None
     for note in run.notes:
         typer.echo(note, err=True)
-    emit(
-        run,
-        groups.group(run.results),
-        name=the_plan.name,
-        label=the_plan.label,
-        single=len(the_plan.entries) == 1,
-        command=command_line,
-        json_output=params["json_output"],
-        quiet=params["quiet"],
-        list_skipped=params["list_skipped"],
-        junit=params["junit"],
-        markdown=params["markdown"],
-    )
+    report = Report(run, groups.group(run.results), the_plan.name, the_plan.label, command_line)
+    write_all(chosen(params, single=len(the_plan.entries) == 1), report)
     if run.interrupted and params["json_output"]:
         typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)
     return run

@@ -1,16 +1,10 @@
-"""What the commands share: exit codes, usage errors, and writing a run's reports."""
+"""What the commands share: exit codes and usage errors."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from pathlib import Path
-
 import typer
-from rich.console import Console
 
-from ..check.case import Case
-from ..check.result import RunResult, Status, Verdict
+from ..check.result import Verdict
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
 EXIT_CODES[Verdict.INTERRUPTED] = 130
@@ -36,59 +30,3 @@ def usage(error: UsageError) -> typer.Exit:
 def exit_code(verdict: Verdict, allow_empty: bool) -> int:
     """The exit code of a verdict: EXIT_CODES, but 0 for nothing checked with --allow-empty."""
     return 0 if verdict == Verdict.NOTHING_CHECKED and allow_empty else EXIT_CODES[verdict]
-
-
-def stdout_console() -> Console:
-    """Rich console for stdout; in a CI log (no terminal) a wide plain one, no control codes."""
-    console = Console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=150)
-    return console
-
-
-def emit(
-    run: RunResult,
-    found: list,
-    *,
-    name: str,
-    label: str,
-    single: bool,
-    command: Callable[[Case], str],
-    json_output: bool,
-    quiet: bool,
-    list_skipped: bool,
-    junit: Path | None,
-    markdown: Path | None,
-) -> None:
-    """The run on stdout (a single case's table, or the failure groups; or JSON), and in the
-    JUnit and Markdown files."""
-    from ..report import markdown as markdown_report
-    from ..report import records, terminal
-    from ..report.junit import write_junit
-
-    if json_output:
-        print(records.results_json(run, found, command))
-    else:
-        console = stdout_console()
-        if single:
-            for result in run.results:
-                if not (quiet and result.status in (Status.PASS, Status.SKIP)):
-                    terminal.print_case(result, console)
-        else:
-            terminal.print_groups(found, console, command, quiet)
-        terminal.print_summary(run, console, list_skipped, label)
-    if junit is not None:
-        write_junit(run, junit, suite=name)
-    document = markdown_report.markdown(run, found, command, name)
-    for path, mode in _markdown_files(markdown):
-        with path.open(mode, encoding="utf-8") as stream:
-            stream.write(document)
-
-
-def _markdown_files(path: Path | None) -> list[tuple[Path, str]]:
-    """--markdown FILE, written; GitHub's job summary file, appended to when it is set."""
-    files = [(path, "w")] if path is not None else []
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        files.append((Path(summary), "a"))
-    return files

@@ -10,7 +10,7 @@ import typer
 
 from ..nn.spec import InvalidParameter
 from .check import command_line
-from .common import UsageError, emit, exit_code, usage
+from .common import UsageError, exit_code, usage
 
 REPORT_HELP = (
     "Merge results files (one per shard, written with --output) into one report: the summary, "
@@ -46,6 +46,7 @@ def report_command(
     """Merge results files into one report; run nothing."""
     from ..report import groups
     from ..report.paths import check_writable
+    from ..report.reporters import Report, chosen, write_all
     from ..sweep.merge import merge
     from ..sweep.results_file import ResultsFileError
 
@@ -60,17 +61,9 @@ def report_command(
         raise usage(UsageError(str(error))) from None
     for note in notes:
         typer.echo(note, err=True)
-    emit(
-        run,
-        groups.group(run.results),
-        name=f"conv1d-check report of {len(files)} file(s)",
-        label="",
-        single=False,
-        command=command_line,
-        json_output=json_output,
-        quiet=quiet,
-        list_skipped=list_skipped,
-        junit=junit,
-        markdown=markdown,
-    )
+    options = {"json_output": json_output, "quiet": quiet, "list_skipped": list_skipped}
+    options |= {"junit": junit, "markdown": markdown}
+    name = f"conv1d-check report of {len(files)} file(s)"
+    report = Report(run, groups.group(run.results), name, "", command_line)
+    write_all(chosen(options, single=False), report)
     raise typer.Exit(exit_code(run.verdict, allow_empty))

@@ -12,7 +12,7 @@ from ..check.verify import run_case, trace
 from ..report import terminal
 from ..sweep.search import search
 from ..usercode.isolation import close_all
-from .common import exit_code, stdout_console
+from .common import exit_code
 
 
 def run_search(case: Case, budget: int, command_line: Callable[[Case], str]) -> int:
@@ -25,7 +25,7 @@ def run_search(case: Case, budget: int, command_line: Callable[[Case], str]) -> 
             numbers = trace(found.failure.case) if found.failure else None
     finally:
         close_all()
-    console = stdout_console()
+    console = terminal.stdout_console()
     seconds = time.perf_counter() - start
     terminal.print_search(found, numbers, console, command_line, seconds)
     if found.failure is not None:

@@ -18,6 +18,8 @@ import numpy as np
 from ..check.case import Case
 from ..check.result import CaseResult, Status
 
+# Failure groups the terminal and Markdown reports show in full; the JSON has them all.
+MAX_GROUPS = 20
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 
 
@@ -28,9 +30,8 @@ def natural_key(text: str) -> list:
 
 def size(case: Case) -> tuple:
     """How big a case is: its elements first, then its parameters, smallest first."""
-    elements = case.batch * (case.in_channels * case.length + case.out_channels * case.length)
     return (
-        elements,
+        case.elements,
         case.batch,
         case.in_channels,
         case.out_channels,
@@ -154,10 +155,6 @@ def _conditions(cases: list[Case]) -> tuple[list[str], np.ndarray]:
         add(text, truth)
         add(f"not: {text}", [not t for t in truth])
     return texts, np.array(rows, dtype=bool).reshape(len(rows), len(cases))
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def pattern(failing: list[Case], passing: list[Case]) -> str:

@@ -3,19 +3,13 @@ the counts, and a table per failure group with its smallest case."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from ..check.case import Case
 from ..check.result import CaseResult, RunResult
-from .groups import Group
+from .groups import MAX_GROUPS, Group
 from .records import summary
-
-MAX_GROUPS = 20
-
-
-def _num(value: float) -> str:
-    return f"{value:.3g}" if math.isfinite(value) else str(value)
+from .text import number
 
 
 def _cell(text: str) -> str:
@@ -62,12 +56,12 @@ def _table(result: CaseResult) -> list[str]:
     for name, shape in result.shapes.items():
         error = result.errors.get(name)
         if error is None:
-            why = result.missing.get(name, "wrong shape or dtype")
+            why = result.why_missing(name)
             lines.append(f"| {name} | {shape} | {why} | | | | FAIL |")
             continue
         verdict = "PASS" if error.passed else "**FAIL**"
         lines.append(
-            f"| {name} | {shape} | {_num(error.max_abs)} | {_num(error.share)} | {error.rule} "
+            f"| {name} | {shape} | {number(error.max_abs)} | {number(error.share)} | {error.rule} "
             f"| {error.mismatched}/{error.total} | {verdict} |"
         )
     return lines

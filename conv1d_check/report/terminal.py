@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import os
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -14,11 +14,11 @@ from rich.text import Text
 
 from ..check.case import Case
 from ..check.result import CaseResult, RunResult, Status, Verdict
-from .groups import Group
+from .groups import MAX_GROUPS, Group
 
 if TYPE_CHECKING:
     from ..sweep.search import SearchResult
-from .text import for_terminal
+from .text import for_terminal, number
 
 STYLES = {
     Status.PASS: "green",
@@ -33,15 +33,17 @@ VERDICT_STYLES = {
     Verdict.INTERRUPTED: "bold magenta",
 }
 PRINTED_LINES = 8  # lines of a layer's output shown in the terminal
-MAX_GROUPS = 20  # failure groups shown; the JSON has them all
 SHOWN_IDS = 5  # ids of a group's other cases shown
 COLUMNS = ("tensor", "shape", "max abs", "max rel", "err/allowed", "allowed", "rule")
 COLUMNS += ("mismatched", "worst index", "torch", "result")
-LEFT = ("tensor", "shape", "rule", "result")
 
 
-def _num(value: float) -> str:
-    return f"{value:.3g}" if math.isfinite(value) else str(value)
+def stdout_console() -> Console:
+    """Rich console for stdout; in a CI log (no terminal) a wide plain one, no control codes."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=150)
+    return console
 
 
 def case_table(result: CaseResult) -> Table:
@@ -53,10 +55,10 @@ def case_table(result: CaseResult) -> Table:
             column, justify="left" if column in ("tensor", "shape", "rule") else "right"
         )
     for name, shape in result.shapes.items():
-        theirs = "truth" if result.torch_is_truth else _num(result.torch_errors[name].max_abs)
+        theirs = "truth" if result.torch_is_truth else number(result.torch_errors[name].max_abs)
         error = result.errors.get(name)
         if error is None:
-            why = result.missing.get(name, "wrong shape or dtype")
+            why = result.why_missing(name)
             blank = [why] + ["-"] * (len(COLUMNS) - 5)
             table.add_row(name, str(shape), *blank, theirs, Text("FAIL", STYLES[Status.FAIL]))
             continue
@@ -64,10 +66,10 @@ def case_table(result: CaseResult) -> Table:
         table.add_row(
             name,
             str(shape),
-            _num(error.max_abs),
-            _num(error.max_rel),
-            _num(error.share),
-            _num(error.allowed),
+            number(error.max_abs),
+            number(error.max_rel),
+            number(error.share),
+            number(error.allowed),
             error.rule,
             f"{error.mismatched}/{error.total}",
             str(tuple(error.worst_index)),

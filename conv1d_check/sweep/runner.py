@@ -79,9 +79,8 @@ def worker_count(jobs: int, entries: list[Entry]) -> Workers:
 
 def estimated_seconds(case: Case) -> float:
     """A rough cost of checking `case`, to decide whether workers pay."""
-    elements = case.batch * (case.in_channels * case.length + case.out_channels * case.length)
     extra = 0.0 if case.impl == BUILTIN else USER_LAYER_SECONDS
-    return CASE_SECONDS + extra + ELEMENT_SECONDS * elements * case.kernel_size
+    return CASE_SECONDS + extra + ELEMENT_SECONDS * case.elements * case.kernel_size
 
 
 def run(

@@ -1,0 +1,119 @@
+"""A run's outputs as reporters, as pytest's terminal and JUnit reporters are: one object per
+output, made from the options once, each fed the same finished `Report`.
+
+A new output (HTML, say) is a class with a `write(report)` method and one line in `chosen`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..check.case import Case
+from ..check.result import RunResult, Status
+from .groups import Group
+
+
+@dataclass(frozen=True)
+class Report:
+    """What every reporter is fed: the finished run, its failure groups, the run's name (a
+    JUnit suite's, a Markdown heading's), a label for the verdict line, and how to write a case
+    as the command that runs it alone."""
+
+    run: RunResult
+    groups: list[Group]
+    name: str
+    label: str
+    command: Callable[[Case], str]
+
+
+class Reporter(Protocol):
+    def write(self, report: Report) -> None:
+        """Write the report to this reporter's output."""
+
+
+@dataclass(frozen=True)
+class TerminalReporter:
+    """stdout for a person or a CI log: a single case's table, or a sweep's failure groups;
+    then the skips, why the run stopped early, and the verdict."""
+
+    single: bool
+    quiet: bool
+    list_skipped: bool
+
+    def write(self, report: Report) -> None:
+        from . import terminal
+
+        console = terminal.stdout_console()
+        if self.single:
+            for result in report.run.results:
+                if not (self.quiet and result.status in (Status.PASS, Status.SKIP)):
+                    terminal.print_case(result, console)
+        else:
+            terminal.print_groups(report.groups, console, report.command, self.quiet)
+        terminal.print_summary(report.run, console, self.list_skipped, report.label)
+
+
+@dataclass(frozen=True)
+class JsonReporter:
+    """The whole run as one JSON document on stdout, and nothing else there."""
+
+    def write(self, report: Report) -> None:
+        from .records import results_json
+
+        print(results_json(report.run, report.groups, report.command))
+
+
+@dataclass(frozen=True)
+class JUnitReporter:
+    """A JUnit XML file: a testsuite named after the run, a testcase per case."""
+
+    path: Path
+
+    def write(self, report: Report) -> None:
+        from .junit import write_junit
+
+        write_junit(report.run, self.path, suite=report.name)
+
+
+@dataclass(frozen=True)
+class MarkdownReporter:
+    """A Markdown summary written to `path`, or appended to it (GitHub's job summary file)."""
+
+    path: Path
+    append: bool = False
+
+    def write(self, report: Report) -> None:
+        from .markdown import markdown
+
+        document = markdown(report.run, report.groups, report.command, report.name)
+        with self.path.open("a" if self.append else "w", encoding="utf-8") as stream:
+            stream.write(document)
+
+
+def chosen(options: Mapping[str, Any], *, single: bool) -> list[Reporter]:
+    """The reporters a command's options ask for (`json_output`, `quiet`, `list_skipped`,
+    `junit`, `markdown`): stdout's, then the files; and GitHub's job summary when
+    GITHUB_STEP_SUMMARY is set."""
+    stdout: Reporter = (
+        JsonReporter()
+        if options["json_output"]
+        else TerminalReporter(single, options["quiet"], options["list_skipped"])
+    )
+    reporters = [stdout]
+    if options["junit"] is not None:
+        reporters.append(JUnitReporter(options["junit"]))
+    if options["markdown"] is not None:
+        reporters.append(MarkdownReporter(options["markdown"]))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        reporters.append(MarkdownReporter(Path(os.environ["GITHUB_STEP_SUMMARY"]), append=True))
+    return reporters
+
+
+def write_all(reporters: list[Reporter], report: Report) -> None:
+    """Feed the report to every reporter, in order."""
+    for reporter in reporters:
+        reporter.write(report)
