@@ -1,3 +1,8 @@
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -37,3 +42,33 @@ def assert_float32_within_bound(layer: Conv1D, x: np.ndarray) -> None:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def _sigint_at_its_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def tool():
+    """Start `conv1d-check ARGS` in a process of its own, as at a shell: SIGINT at its default
+    even when the suite itself runs with it ignored (`pytest &`), stdout and stderr piped as
+    text, NO_COLOR set; whatever is still running is killed when the test ends, failed or not."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args, env: dict | None = None) -> subprocess.Popen:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "conv1d_check", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ | {"NO_COLOR": "1"} | (env or {}),
+            preexec_fn=_sigint_at_its_default,
+        )
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+        child.communicate()

@@ -4,8 +4,6 @@ refused fast with one line and exit 2, and no file is lost. The layers are tests
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -61,24 +59,24 @@ def wait_for_pids(probe: Path, count: int, timeout: float = 30) -> list[int]:
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_killing_the_tool_ends_the_layer_and_what_it_started(tmp_path, how, jobs):
+def test_killing_the_tool_ends_the_layer_and_what_it_started(tmp_path, how, jobs, tool):
     probe, config = tmp_path / "pids", tmp_path / "two.toml"
     config.write_text("[[grid]]\nkernel_size = [2, 3]\nlength = [2000, 4000]\nbatch = [64]\n")
     args = ["--config", config, "--impl", f"{REDTEAM / 'hangs.py'}:Conv1D", "-j", jobs]
-    tool = subprocess.Popen(
-        [sys.executable, "-m", "conv1d_check", *map(str, args), "--timeout", "100"],
-        env=os.environ | {"CONV1D_CHECK_PROBE": str(probe), "TMPDIR": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    child = tool(
+        *args,
+        "--timeout",
+        "100",
+        env={"CONV1D_CHECK_PROBE": str(probe)} | {"TMPDIR": str(tmp_path)},
     )
     pids = wait_for_pids(probe, 2)  # the layer's process and the sleep it started
-    tool.send_signal(how)
-    _, err = tool.communicate(timeout=20)
+    child.send_signal(how)
+    _, err = child.communicate(timeout=20)
     assert gone(pids), f"left running after {how.name}: {pids}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pids", "two.toml"]  # no temp file
-    assert b"Traceback" not in err
+    assert "Traceback" not in err
     if how == signal.SIGINT:
-        assert tool.returncode == 130
+        assert child.returncode == 130
 
 
 def test_processes_the_layer_starts_end_with_its_case(tmp_path, monkeypatch):
@@ -254,36 +252,16 @@ def test_the_output_never_overwrites_the_config_or_the_layer(tmp_path):
         assert target.read_text() == before
 
 
-def test_two_sweeps_on_one_results_file_the_second_is_refused(tmp_path):
+def test_two_sweeps_on_one_results_file_the_second_is_refused(tmp_path, tool):
     output, config = tmp_path / "results.jsonl", tmp_path / "slow.toml"
     config.write_text("[[grid]]\nseed = [1, 2, 3, 4]\n")
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "conv1d_check",
-            "--config",
-            str(config),
-            "--output",
-            str(output),
-            "--impl",
-            f"{REDTEAM / 'hangs.py'}:Conv1D",
-            "--timeout",
-            "3",
-            "-q",
-        ],
-        env=os.environ | {"CONV1D_CHECK_PROBE": str(tmp_path / "pids")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_pids(tmp_path / "pids", 2)
-        second = invoke("--config", config, "--output", output)
-        assert second.exit_code == 2
-        assert "another conv1d-check is writing it" in second.stderr
-    finally:
-        first.kill()
-        first.wait()
+    impl = f"{REDTEAM / 'hangs.py'}:Conv1D"
+    args = ["--config", config, "--output", output, "--impl", impl, "--timeout", "3", "-q"]
+    tool(*args, env={"CONV1D_CHECK_PROBE": str(tmp_path / "pids")})  # killed at the end
+    wait_for_pids(tmp_path / "pids", 2)
+    second = invoke("--config", config, "--output", output)
+    assert second.exit_code == 2
+    assert "another conv1d-check is writing it" in second.stderr
 
 
 @pytest.mark.parametrize(

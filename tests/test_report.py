@@ -70,7 +70,8 @@ def test_a_failing_sweep_with_quiet_is_one_line_per_group_and_the_verdict():
     assert result.exit_code == 1 and len(lines) < 40
     assert lines[0].startswith("FAIL 100 case(s): dX: matches a backward that ignores the stride")
     assert lines[1] == "  fails exactly when stride >= 2 and there are several output positions"
-    assert lines[2].startswith("  smallest: conv1d-check --in 1 --out 2 -k 1 -s 4 -n 2 -l 7 --impl ")
+    smallest = "  smallest: conv1d-check --in 1 --out 2 -k 1 -s 4 -n 2 -l 7 --impl "  # L_out 2
+    assert lines[2].startswith(smallest)
     assert lines[-1].startswith("FAIL: 160 case(s), 60 pass, 100 fail in")
 
 
@@ -118,7 +119,7 @@ def test_the_json_has_a_summary_and_the_groups():
     (found,) = document["groups"]
     assert found["count"] == 100 and len(found["cases"]) == 100
     assert found["pattern"].startswith("fails exactly when stride >= 2")
-    assert found["command"].startswith("conv1d-check --in 1 --out 2 -k 1 -n 2 -l 7 --impl ")
+    assert found["command"].startswith("conv1d-check --in 1 --out 2 -k 1 -s 4 -n 2 -l 7 --impl ")
     assert found["cases"] == sorted(found["cases"], key=natural_key)
 
 

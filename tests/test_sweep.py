@@ -1,9 +1,7 @@
 """Sweeps: skips, parallel jobs, shards, the results file, resuming and interruptions."""
 
 import json
-import os
 import signal
-import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -106,10 +104,34 @@ def test_skips_are_in_the_json_with_their_reason(config):
     assert [c["id"] for c in found] == sorted(c["id"] for c in found)
 
 
-def test_two_jobs_give_the_json_of_one_values_and_order(config):
+def test_two_workers_give_the_results_of_one_process_values_and_order(config):
+    plan = Plan(load(config))
+    one, two = sweep.run(plan, jobs=1), sweep.run(plan, jobs=2)
+    assert (one.workers, two.workers) == (1, 2)  # the pool ran, and both its workers served
+    assert [r.to_record() | {"seconds": 0} for r in one.results] == [
+        r.to_record() | {"seconds": 0} for r in two.results
+    ]
+
+
+def test_a_sweep_too_small_for_workers_runs_in_one_process_and_a_larger_one_in_two(config):
+    small = load(config)
+    work = sum(sweep.estimated_seconds(entry.case) for entry in small if not entry.skip)
+    assert work < sweep.WORTH_WORKERS  # 10 small cases: workers would not pay
+    assert sweep.worker_count(2, small).count == 1
+    large = small * (int(sweep.WORTH_WORKERS / work) + 1)  # enough of them, and they do
+    assert sweep.worker_count(2, large).count == 2
+
+
+def test_the_command_line_runs_workers_when_they_pay(config, monkeypatch):
+    monkeypatch.setattr(sweep, "WORTH_WORKERS", 0.0)  # every sweep pays for workers
+    seen = []
+    monkeypatch.setattr(
+        sweep, "run", lambda *a, run=sweep.run, **k: seen.append(run(*a, **k)) or seen[-1]
+    )
     one = invoke("--config", config, "--json", "--jobs", "1")
     two = invoke("--config", config, "--json", "--jobs", "2")
     assert one.exit_code == two.exit_code == 0, two.output
+    assert [run.workers for run in seen] == [1, 2]
     assert cases(one.stdout) == cases(two.stdout)
 
 
@@ -137,9 +159,9 @@ def test_failures_are_shown_once_per_group_with_the_smallest_case(tmp_path):
     out = result.stdout.splitlines()
     assert out[0].startswith("FAIL 2 case(s): dX: matches a backward that ignores the stride")
     assert out[1].startswith("  dW: matches a backward that ignores the stride")
-    assert out[2] == f"  smallest: conv1d-check -k 2 --impl {impl}:Conv1D"
+    assert out[2] == f"  smallest: conv1d-check --impl {impl}:Conv1D"  # k 3: 9 outputs, k 2: 10
     assert result.stdout.count("┃ tensor") == 1  # the smallest case's table, once
-    assert "  the others: in8-out12-k3-s2-p0-d1-g1-bias-zeros-n3-l20-float64-seed10" in out
+    assert "  the others: in8-out12-k2-s2-p0-d1-g1-bias-zeros-n3-l20-float64-seed10" in out
     assert out[-1].startswith("FAIL: 2 case(s), 2 fail in")
 
 
@@ -241,13 +263,13 @@ def test_recorded_results_read_back_equal(config, tmp_path):
     ]
 
 
-def test_a_killed_sweep_keeps_every_finished_line_and_resumes(tmp_path):
+def test_a_killed_sweep_keeps_every_finished_line_and_resumes(tmp_path, tool):
     path = tmp_path / "six.toml"
     path.write_text("[defaults]\nstride = 1\n[[grid]]\nkernel_size = [1, 2, 3, 4, 5, 6]\n")
     output = tmp_path / "results.jsonl"
     impl = slow_layer(tmp_path, 0.1)
     args = ["--config", path, "--impl", impl, "--output", output]
-    child = start(*args, tmp=tmp_path)  # the killed run's layer leaves its output file there
+    child = tool(*args, env={"TMPDIR": str(tmp_path)})  # where the killed layer's files go
     wait_for_lines(output, 2)
     child.kill()
     child.communicate(timeout=10)
@@ -259,12 +281,12 @@ def test_a_killed_sweep_keeps_every_finished_line_and_resumes(tmp_path):
     assert len(cases(resumed.stdout)) == 6 and len(lines(output)) == 6
 
 
-def test_ctrl_c_keeps_what_finished_prints_a_partial_summary_and_exits_130(tmp_path):
+def test_ctrl_c_keeps_what_finished_prints_a_partial_summary_and_exits_130(tmp_path, tool):
     path = tmp_path / "eight.toml"
     path.write_text("[defaults]\nstride = 1\n[[grid]]\nkernel_size = [1, 2, 3, 4, 5, 6, 7, 8]\n")
     output = tmp_path / "results.jsonl"
     impl = slow_layer(tmp_path, 0.2)
-    child = start("--config", path, "--impl", impl, "--output", output, "--jobs", "2")
+    child = tool("--config", path, "--impl", impl, "--output", output, "--jobs", "2")
     wait_for_lines(output, 1)
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=20)
@@ -273,17 +295,6 @@ def test_ctrl_c_keeps_what_finished_prints_a_partial_summary_and_exits_130(tmp_p
     assert 1 <= len(finished) < 8
     assert f"INTERRUPTED: {len(finished)} of 8 case(s) finished, {len(finished)} pass in" in out
     assert "Traceback" not in err
-
-
-def start(*args, tmp: Path | None = None) -> subprocess.Popen:
-    """The command in a process of its own; `tmp` for its temporary files."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "conv1d_check", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"NO_COLOR": "1"} | ({"TMPDIR": str(tmp)} if tmp else {}),
-    )
 
 
 def wait_for_lines(path: Path, count: int, timeout: float = 30) -> None:

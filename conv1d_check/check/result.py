@@ -125,6 +125,7 @@ class RunResult:
     stopped: bool = False  # by --max-failures
     resumed: int = 0  # results read back from the results file
     notes: list[str] = field(default_factory=list)
+    workers: int = 0  # processes that ran the cases run now (1: the tool's own; 0: none ran)
 
     @property
     def verdict(self) -> Verdict:

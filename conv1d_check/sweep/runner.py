@@ -105,10 +105,12 @@ def run(
     progress = progress or Progress()
     interrupted = stopped = False
     failures = sum(r.status in (Status.FAIL, Status.ERROR) for r in done.values())
+    workers: set[int] = set()
     try:
         progress.start(len(todo))
         with closing(_results(todo, jobs)) as results:
-            for result in results:
+            for pid, result in results:
+                workers.add(pid)
                 done[result.id] = result
                 if sink:
                     sink.write(result)
@@ -133,23 +135,25 @@ def run(
         stopped=stopped,
         resumed=resumed,
         notes=sink.notes if sink else [],
+        workers=len(workers - {None}),
     )
 
 
-def _results(todo: list[Entry], jobs: int) -> Iterator[CaseResult]:
+def _results(todo: list[Entry], jobs: int) -> Iterator[tuple[int | None, CaseResult]]:
     for entry in todo:
         if entry.skip:
-            yield CaseResult(entry.case, Status.SKIP, message=entry.skip)
+            yield None, CaseResult(entry.case, Status.SKIP, message=entry.skip)
     yield from run_cases([entry.case for entry in todo if not entry.skip], jobs)
 
 
-def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[CaseResult]:
-    """Each case's result as it finishes: in order with one job, as completed with more.
-    One job runs here, with torch pinned to one thread as in the workers."""
+def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[tuple[int, CaseResult]]:
+    """Each case's result as it finishes, with the pid of the process that ran it: in order
+    with one job, as completed with more. One job runs here, with torch pinned to one thread
+    as in the workers."""
     if jobs <= 1 or len(cases) <= 1:
         with one_thread():
             for case in cases:
-                yield run_case(case)
+                yield os.getpid(), run_case(case)
         return
     context = _context()
     stop = context.Event()
@@ -160,12 +164,17 @@ def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[CaseResult]:
         initargs=(os.getpid(), stop),
     )
     try:
-        futures = [pool.submit(run_case, case) for case in cases]
+        futures = [pool.submit(_run_in_worker, case) for case in cases]
         for future in as_completed(futures):
             yield future.result()
     finally:  # done, interrupted or stopped: cancel what waits, end the workers at once
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_in_worker(case: Case) -> tuple[int, CaseResult]:
+    """A case's result, and which worker process ran it."""
+    return os.getpid(), run_case(case)
 
 
 def _context() -> multiprocessing.context.BaseContext:
