@@ -52,6 +52,7 @@ def check(
     tf32: bool | None = None,
     atol: float | None = None,
     rtol: float | None = None,
+    rule: str | None = None,
     impl: str | Path | type | ModuleType | None = None,
     convention: str | None = None,
     timeout: float | None = None,
@@ -71,6 +72,8 @@ def check(
     seed : of x, W, b and the upstream gradient dy.
     device, tf32 : where the torch side runs ("cpu", "cuda"), and whether it may use TF32.
     atol, rtol : assert_close's rule instead of the rounding bound (both or neither).
+    rule : "elementwise" (default) or "normwise", which also passes a tensor whose error norm
+        is within a transform's (FFT, Winograd) bound.
     impl : the layer: "builtin", "path/file.py:Name", "package.module:Name", a Path, a class,
         or a module of functions. A user's layer runs in a child process.
     convention : "seed", "mytorch", "layer" or "functional" (default: detected).

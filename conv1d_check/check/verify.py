@@ -15,12 +15,12 @@ from ..usercode import consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
-from . import torch_side
+from . import normwise, torch_side
 from .case import Case
 from .diagnosis import Evidence, diagnose, explain, strips
 from .result import CaseResult, Status
 from .tensors import Tensors, make_tensors
-from .tolerance import TENSORS, TensorError, Tolerance, compare, term_counts
+from .tolerance import TENSORS, TensorError, Tolerance, term_counts
 
 
 def run_layer(case: Case, tensors: Tensors) -> LayerRun:
@@ -60,12 +60,16 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         theirs = torch_side.conv1d(*args, case.device, case.tf32)
     tolerance = Tolerance(case.atol, case.rtol)
     counts = term_counts(case.spec, case.batch, case.length)
+    levels = normwise.transform_levels(case.spec, case.length)
     problems = []
     for name in (n for n in case.judged if n in truth.values):
-        expected = truth.values[name]
-        allowance = tolerance.allowance(truth.sums(name, counts[name]), case.dtype)
+        expected, sums = truth.values[name], truth.sums(name, counts[name])
+        allowance = tolerance.allowance(sums, case.dtype)
+        bound = None
+        if case.rule == normwise.NORMWISE:
+            bound = normwise.normwise_bound(sums, case.dtype, levels)
         result.shapes[name] = expected.shape
-        result.torch_errors[name] = compare(theirs[name], expected, allowance)
+        result.torch_errors[name] = normwise.judge(theirs[name], expected, allowance, bound)
         actual = run.tensors.get(name)
         problem = _shape_or_dtype_problem(name, actual, expected, case.dtype)
         if actual is None:
@@ -76,7 +80,7 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         if problem:
             problems.append((name, problem))
         if actual is not None and actual.shape == expected.shape:
-            result.errors[name] = compare(actual, expected, allowance)
+            result.errors[name] = normwise.judge(actual, expected, allowance, bound)
     failed = [name for name, e in result.errors.items() if not e.passed]
     result.status = Status.FAIL if problems or failed else Status.PASS
     result.message = "\n".join(

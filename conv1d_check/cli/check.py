@@ -113,6 +113,14 @@ def check_command(
     rtol: Annotated[
         float | None, typer.Option(help="Relative tolerance (with --atol).", rich_help_panel=JUDGE)
     ] = None,
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="Pass rule: elementwise (each element within its rounding bound) or normwise "
+            "(or the error's norm within a transform's bound: FFT or Winograd layers).",
+            rich_help_panel=JUDGE,
+        ),
+    ] = "elementwise",
     only: Annotated[
         str | None,
         typer.Option(

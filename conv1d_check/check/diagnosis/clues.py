@@ -1,5 +1,5 @@
 """Clues read off one failing tensor: its shape, NaN and inf, zeros, its dtype, a constant
-factor that the case's parameters explain, and an error too small to be a bug."""
+factor that the case's parameters explain."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from .evidence import Evidence
 # A fitted factor is named after a parameter when it equals it to this relative precision: the
 # least-squares ratio of two tensors that differ by rounding only is exact to about u.
 FACTOR_TOLERANCE = 1e-5
-# "Tiny next to the tensor": within this many ulps of its largest element, as an FFT's or a
-# Winograd algorithm's norm-wise error is, where an element-wise bound is too strict.
-NORMWISE_ULPS = 32
 
 
 def shape_clue(evidence: Evidence, name: str, shape: tuple[int, ...]) -> list[str]:
@@ -131,19 +128,4 @@ def _factors(evidence: Evidence) -> list[tuple[float, str]]:
         (-1.0, "the truth with its sign flipped"),
         (2.0, "twice the truth: counted twice (accumulated over two backward calls?)"),
         (0.5, "half the truth"),
-    ]
-
-
-def normwise_clue(evidence: Evidence, name: str) -> list[str]:
-    """A tiny error next to the tensor's size: another algorithm (FFT, Winograd), not a bug."""
-    actual, expected = evidence.outputs[name], evidence.truth[name]
-    scale = float(np.abs(expected).max())
-    worst = float(np.abs(actual - expected).max())
-    u = np.finfo(evidence.case.dtype).eps
-    if not (scale > 0 and worst <= NORMWISE_ULPS * u * scale):
-        return []
-    return [
-        f"the error ({worst:.2g}) is tiny next to the tensor's size ({scale:.2g}): norm-wise "
-        "rounding, as from an FFT or Winograd algorithm, rather than a bug; --atol/--rtol "
-        "accept it"
     ]
