@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cached_property
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, WrongType, as_int, padding_value
@@ -39,7 +40,8 @@ class Case:
 
     memory_limit (GiB) and timeout (seconds, inf for none) bound a user layer's process;
     only (a comma list of y, dX, dW, db) judges those tensors alone; rule is the pass rule,
-    elementwise or normwise (check/normwise.py).
+    elementwise or normwise (check/normwise.py); inputs an .npz file of the user's own x (and
+    W, b, dy: check/inputs.py), or "arrays" when the API was given them.
     """
 
     in_channels: int = 8
@@ -60,6 +62,7 @@ class Case:
     atol: float | None = None
     rtol: float | None = None
     rule: str = ELEMENTWISE
+    inputs: str | None = None
     impl: str = BUILTIN
     convention: str | None = None
     timeout: float = 60.0
@@ -161,6 +164,8 @@ class Case:
             parts.append(self.rule)
         if self.only is not None:
             parts.append("only-" + self.only.replace(",", "-"))
+        if self.inputs is not None:
+            parts.append("inputs-" + Path(self.inputs).stem)
         return "-".join(parts)
 
     def __str__(self) -> str:
@@ -222,6 +227,11 @@ def _impl(name: str, value: Any) -> None:
     check_target(value)
 
 
+def _path(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise WrongType(name, f"{name}={_short(value)}: must be a file's path")
+
+
 def _tensors(name: str, value: Any) -> None:
     if value is None:
         return
@@ -253,6 +263,7 @@ RULES: dict[str, Rule] = {
     "atol": _number(0, strict=False, optional=True, infinite=False),
     "rtol": _number(0, strict=False, optional=True, infinite=False),
     "rule": _choice(PASS_RULES),
+    "inputs": _path,
     "impl": _impl,
     "convention": _choice(tuple(CONVENTIONS), optional=True),
     "timeout": _number(0, strict=True, optional=False, infinite=True),

@@ -11,11 +11,12 @@ import time
 
 import numpy as np
 
+from ..nn.spec import InvalidParameter
 from ..usercode import consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
-from . import normwise, torch_side
+from . import normwise, scales, torch_side
 from .case import Case
 from .diagnosis import Evidence, diagnose, explain, strips
 from .result import CaseResult, Status
@@ -31,10 +32,17 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
-def run_case(case: Case) -> CaseResult:
-    """Run a valid case and judge it; the layer's failures are the result's, never raised."""
+def run_case(case: Case, given: Tensors | None = None) -> CaseResult:
+    """Run a valid case and judge it; the layer's failures are the result's, never raised.
+    `given`: the user's own x (W, b, dy) as arrays, else case.inputs' file or the seed's."""
     start = time.perf_counter()
-    tensors = make_tensors(case)
+    try:
+        tensors = make_tensors(case, given)
+    except InvalidParameter as error:  # the inputs' file changed, or does not fit this case
+        return CaseResult(case, Status.ERROR, message=str(error))
+    beyond = scales.beyond_range(case, tensors) if case.inputs is not None else None
+    if beyond:  # the user's values: ours never come near
+        return CaseResult(case, Status.ERROR, message=beyond)
     run = run_layer(case, tensors)
     result = CaseResult(
         case,
@@ -61,8 +69,12 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
     tolerance = Tolerance(case.atol, case.rtol)
     counts = term_counts(case.spec, case.batch, case.length)
     levels = normwise.transform_levels(case.spec, case.length)
+    judged = [n for n in case.judged if n in truth.values]
+    if case.atol is None:
+        for name in judged:
+            result.notes += scales.notes(name, truth.sums(name, counts[name]), case.dtype)
     problems = []
-    for name in (n for n in case.judged if n in truth.values):
+    for name in judged:
         expected, sums = truth.values[name], truth.sums(name, counts[name])
         allowance = tolerance.allowance(sums, case.dtype)
         bound = None

@@ -86,7 +86,10 @@ def factor_clue(evidence: Evidence, name: str) -> list[str]:
     actual, expected = evidence.outputs[name].astype(np.float64), evidence.truth[name]
     if np.count_nonzero(expected) < 2:  # any wrong value of a single number is "a factor"
         return []
-    ratio = float(np.vdot(actual, expected) / np.vdot(expected, expected))
+    scale = float(np.max(np.abs(expected)))  # the products neither overflow nor underflow
+    ratio = float(
+        np.vdot(actual / scale, expected / scale) / np.vdot(expected / scale, expected / scale)
+    )
     if np.isclose(ratio, 1) or not evidence.matches(name, ratio * expected):
         return []
     named = [
