@@ -95,6 +95,12 @@ def test_on_the_command_line_a_bad_file_is_one_line_and_exit_2(tmp_path):
         assert result.output.startswith("Error: --inputs: ") and result.output.count("\n") == 1
 
 
+def test_search_with_inputs_is_refused(tmp_path):
+    np.savez(tmp_path / "batch.npz", x=np.zeros((1, 2, 9)))
+    result = CliRunner().invoke(app, ["--search", "3", "--inputs", str(tmp_path / "batch.npz")])
+    assert result.exit_code == 2 and "--search: it draws its own" in result.output
+
+
 def test_shifted_inputs_a_correct_sequential_float32_layer_passes_at_a_million_terms():
     """x and dy ~ 100 + N(0, 1): dW and db sum 10⁶ terms that hardly vary, the running sum
     stalls (0.4% off): the worst case judges them, and the floor is said."""
