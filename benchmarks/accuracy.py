@@ -513,7 +513,8 @@ def write_markdown(
     text = f"""# Accuracy of the pass rule (issue 11, part 2)
 
 The pass rule (`conv1d_check/check/tolerance.py`, λ = CONFIDENCE = {CONFIDENCE:g}) allows, per
-element, min(γ_n(u)·Σ|t|, λ·√n·u·max(|s|, ‖t‖₂)) + the same with float64's u. This study
+element, min(γ_n(u)·Σ|t|, λ·√n·u·max(|s|, ‖t‖₂)) + the same with float64's u (the worst
+case alone where the terms hardly vary, part 4; `--rule normwise`, part 4 too). This study
 measures how much of that a correct layer uses, and how small an error still fails. The method
 is in the docstring of `benchmarks/accuracy.py`.
 

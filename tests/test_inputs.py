@@ -95,6 +95,14 @@ def test_on_the_command_line_a_bad_file_is_one_line_and_exit_2(tmp_path):
         assert result.output.startswith("Error: --inputs: ") and result.output.count("\n") == 1
 
 
+def test_the_results_file_is_never_the_inputs_file(tmp_path):
+    path = tmp_path / "batch.npz"
+    np.savez(path, x=np.zeros((1, 2, 9)))
+    result = CliRunner().invoke(app, ["--inputs", str(path), "--output", str(path)])
+    assert result.exit_code == 2 and "is the run's own input" in result.output
+    assert np.load(path)["x"].shape == (1, 2, 9)
+
+
 def test_search_with_inputs_is_refused(tmp_path):
     np.savez(tmp_path / "batch.npz", x=np.zeros((1, 2, 9)))
     result = CliRunner().invoke(app, ["--search", "3", "--inputs", str(tmp_path / "batch.npz")])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..check.case import Case
+from ..check.inputs import ARRAYS
 from ..check.inputs import fit as fit_inputs
 from ..check.inputs import load as load_inputs
 from ..nn.spec import InvalidParameter
@@ -74,6 +75,7 @@ def plan(
         label = f"shard {shard_spec[0]}/{shard_spec[1]}"
     inputs = [resolve(config)] if config is not None else []
     inputs += sorted({_file(e.case.impl) for e in entries} - {None})
+    inputs += sorted({Path(e.case.inputs) for e in entries if e.case.inputs not in (None, ARRAYS)})
     return Plan(entries, f"{name} {label}".strip(), label, inputs)
 
 
