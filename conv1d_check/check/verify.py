@@ -160,7 +160,8 @@ def _torch_drift(torch_errors: dict[str, TensorError]) -> list[str]:
         return []
     return [
         f"torch itself is outside the bound on {', '.join(drifted)} "
-        "(its own rounding, e.g. TF32 on a GPU): the reference drifts, not necessarily the layer"
+        "(its own rounding, e.g. TF32 on a GPU, or cuDNN's FFT or Winograd algorithms, which "
+        "--rule normwise accepts): the reference drifts, not necessarily the layer"
     ]
 
 
