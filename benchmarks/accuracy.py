@@ -21,6 +21,9 @@ A report for issue 11, not a test: it always exits 0. Three parts, all on the to
    elements fail (no rule catches a relative error of an element that cancels to almost 0).
 3. End to end: `conv1d_check.check` on the built-in layer at a few large sizes, each tensor's
    share and the rule that set its allowance, and torch's own share beside it.
+4. Every rule (`accuracy_rules.py`): the largest share of correct layers (sequential, pairwise,
+   blocked, FFT, torch's own) under the worst case, √n·u alone, the element-wise rule and the
+   norm-wise rule, on zero-mean and on shifted data, and the smallest error each catches.
 
 Everything runs on one thread (torch and BLAS), as the tool's checks do.
 """
@@ -32,7 +35,6 @@ import os
 import platform
 import resource
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +42,11 @@ from typing import Annotated
 import numpy as np
 import torch
 import typer
+from accuracy_rules import RuleFloor, RuleShares, bisect_floor
+from accuracy_rules import floor_rows as rule_floor_rows
+from accuracy_rules import run as run_rules
+from accuracy_rules import section as rules_section
+from accuracy_rules import share_rows as rule_share_rows
 from rich.console import Console
 from rich.table import Table
 from threadpoolctl import threadpool_info
@@ -217,17 +224,6 @@ def run_studies(kind: str, n: int, count: int) -> dict[str, Study]:
 
 
 # --- 2. the detection floor -----------------------------------------------------------------
-
-
-def bisect_floor(failing: Callable[[float], float], share: float) -> float:
-    """The smallest ε (to 0.1%) at which at least `share` of the elements fail; inf if none."""
-    lo, hi = 1e-20, 1e3
-    if failing(hi) < share:
-        return math.inf
-    while hi / lo > 1.001:
-        mid = math.sqrt(lo * hi)
-        lo, hi = (lo, mid) if failing(mid) >= share else (mid, hi)
-    return hi
 
 
 @dataclass(frozen=True)
@@ -509,6 +505,7 @@ def write_markdown(
     floors: list[Floor],
     results: list[EndToEnd],
     seconds: float,
+    rules: tuple[list[RuleShares], list[RuleFloor]],
 ) -> None:
     sizes = sorted({(m.terms, m.elements) for m in margins})
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
@@ -516,7 +513,8 @@ def write_markdown(
     text = f"""# Accuracy of the pass rule (issue 11, part 2)
 
 The pass rule (`conv1d_check/check/tolerance.py`, λ = CONFIDENCE = {CONFIDENCE:g}) allows, per
-element, min(γ_n(u)·Σ|t|, λ·√n·u·max(|s|, ‖t‖₂)) + the same with float64's u. This study
+element, min(γ_n(u)·Σ|t|, λ·√n·u·max(|s|, ‖t‖₂)) + the same with float64's u (the worst
+case alone where the terms hardly vary, part 4; `--rule normwise`, part 4 too). This study
 measures how much of that a correct layer uses, and how small an error still fails. The method
 is in the docstring of `benchmarks/accuracy.py`.
 
@@ -567,7 +565,8 @@ share against the same oracle.
 ## Findings
 
 {chr(10).join(f"- {line}" for line in findings(margins, floors, results))}
-"""
+
+{rules_section(*rules, markdown_table)}"""
     path.write_text(text)
 
 
@@ -602,16 +601,20 @@ def main(
             for dtype in dtypes:
                 console.log(f"check {params} {dtype}")
                 results += end_to_end(params, dtype)
+    rules = run_rules(quick, console.log)
     margins.sort(key=lambda m: (DTYPES.index(m.dtype), KINDS.index(m.kind), m.terms))
     floors.sort(key=lambda f: (DTYPES.index(f.dtype), f.terms))
     console.print(rich_table("Margin: largest error / allowed", *margin_rows(margins)))
     console.print(rich_table("Detection floor", *floor_rows(floors)))
     console.print(rich_table("End to end: check()", *e2e_rows(results)))
+    console.print(rich_table("Every rule: largest share", *rule_share_rows(rules[0])))
+    console.print(rich_table("Every rule: smallest error caught", *rule_floor_rows(rules[1])))
     for line in findings(margins, floors, results):
         console.print(line.replace("**", ""))
     if markdown is not None:
         command = "python benchmarks/accuracy.py" + (" --quick" if quick else "")
-        write_markdown(markdown, command, margins, floors, results, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        write_markdown(markdown, command, margins, floors, results, seconds, rules)
         console.print(f"wrote {markdown}")
 
 

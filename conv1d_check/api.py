@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import wraps
 from pathlib import Path
@@ -23,6 +23,9 @@ from types import ModuleType
 from typing import Any, ParamSpec
 
 from .check.case import Case
+from .check.inputs import ARRAYS
+from .check.inputs import fit as fit_inputs
+from .check.inputs import load as load_inputs
 from .check.result import CaseResult, Status
 from .check.torch_side import check_device, one_thread
 from .check.verify import run_case
@@ -52,6 +55,8 @@ def check(
     tf32: bool | None = None,
     atol: float | None = None,
     rtol: float | None = None,
+    rule: str | None = None,
+    inputs: str | Path | Mapping[str, Any] | None = None,
     impl: str | Path | type | ModuleType | None = None,
     convention: str | None = None,
     timeout: float | None = None,
@@ -71,6 +76,11 @@ def check(
     seed : of x, W, b and the upstream gradient dy.
     device, tf32 : where the torch side runs ("cpu", "cuda"), and whether it may use TF32.
     atol, rtol : assert_close's rule instead of the rounding bound (both or neither).
+    rule : "elementwise" (default) or "normwise", which also passes a tensor whose error norm
+        is within a transform's (FFT, Winograd) bound.
+    inputs : the user's own tensors instead of the seeded ones: an .npz file's path, or a
+        mapping of arrays, x (N, C_in, L) and optionally W, b and dy; x and W set the shapes
+        and x the dtype, unless those are given too (then they must agree).
     impl : the layer: "builtin", "path/file.py:Name", "package.module:Name", a Path, a class,
         or a module of functions. A user's layer runs in a child process.
     convention : "seed", "mytorch", "layer" or "functional" (default: detected).
@@ -84,10 +94,17 @@ def check(
     given = {k: v for k, v in locals().items() if k != "case" and v is not None}
     if "impl" in given:
         given["impl"] = as_impl(given["impl"])
-    case = replace(case or Case(), **given).validate()
+    arrays = None
+    if "inputs" in given:
+        arrays = load_inputs(given["inputs"])
+        given["inputs"] = ARRAYS if isinstance(given["inputs"], Mapping) else str(given["inputs"])
+    case = replace(case or Case(), **given)
+    if arrays is not None:
+        case = fit_inputs(case, arrays, fixed=set(given))
+    case.validate()
     check_device(case.device)
     with one_thread():
-        return run_case(case)
+        return run_case(case, arrays)
 
 
 def _asserting(checker: Callable[P, CaseResult]) -> Callable[P, CaseResult]:

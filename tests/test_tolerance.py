@@ -22,7 +22,9 @@ from conv1d_check.check.tolerance import (
     compare,
     gamma,
     term_counts,
+    underflow,
     unit_roundoff,
+    varied,
 )
 from conv1d_check.nn import reference
 
@@ -217,3 +219,23 @@ def test_term_counts_bound_the_terms_actually_summed(case):
     # without padding copies the y and dW counts are exact
     assert counts["y"] == spec.in_per_group * spec.kernel_size + spec.bias
     assert counts["db"] == batch * spec.output_length(length)
+
+
+def test_terms_that_do_not_vary_are_judged_by_the_worst_case_alone():
+    """100 equal terms of 1 (s = 100, ‖t‖₂ = 10): no spread, the running sum rounds the same way
+    each time, so the √n·u bound is set aside; 100 terms ±1 cancelling to 0 keep it."""
+    constant = Sums(np.array([100.0]), np.array([100.0]), np.array([10.0]), 100)
+    cancelling = Sums(np.array([0.0]), np.array([100.0]), np.array([10.0]), 100)
+    assert not varied(constant, U32)[0] and varied(cancelling, U32)[0]
+    got = Tolerance().allowance(constant, "float32")
+    assert got.allowed[0] == pytest.approx((gamma(100, U32) + gamma(100, U64)) * 100)
+    assert got.rule_at((0,)) == WORST_CASE
+    assert Tolerance().allowance(cancelling, "float32").rule_at((0,)) == PROBABLE
+
+
+def test_products_below_the_normal_range_add_their_absolute_error_where_terms_are_summed():
+    sums = Sums(np.array([1e-40, 0.0]), np.array([1e-40, 0.0]), np.array([1e-40, 0.0]), 10)
+    eta = float(np.finfo(np.float32).smallest_normal) * U32  # 2⁻¹⁵⁰
+    assert eta == 2.0**-150
+    assert underflow(sums, "float32")[0] == 10 * eta and underflow(sums, "float32")[1] == 0
+    assert Tolerance().allowance(sums, "float32").allowed[1] == 0  # no terms: exactly 0

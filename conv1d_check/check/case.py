@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cached_property
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, WrongType, as_int, padding_value
@@ -20,6 +21,7 @@ from ..usercode.conventions import CONVENTIONS
 from ..usercode.discover import check_target
 from ..usercode.limits import default_memory_limit, format_bytes
 from ..usercode.protocol import BUILTIN
+from .normwise import ELEMENTWISE, PASS_RULES
 from .tolerance import TENSORS
 
 DTYPES = ("float64", "float32")
@@ -37,7 +39,9 @@ class Case:
     """One check: the layer's parameters, the input's shape, and how to run and judge it.
 
     memory_limit (GiB) and timeout (seconds, inf for none) bound a user layer's process;
-    only (a comma list of y, dX, dW, db) judges those tensors alone.
+    only (a comma list of y, dX, dW, db) judges those tensors alone; rule is the pass rule,
+    elementwise or normwise (check/normwise.py); inputs an .npz file of the user's own x (and
+    W, b, dy: check/inputs.py), or "arrays" when the API was given them.
     """
 
     in_channels: int = 8
@@ -57,6 +61,8 @@ class Case:
     tf32: bool = False
     atol: float | None = None
     rtol: float | None = None
+    rule: str = ELEMENTWISE
+    inputs: str | None = None
     impl: str = BUILTIN
     convention: str | None = None
     timeout: float = 60.0
@@ -116,6 +122,10 @@ class Case:
         if (self.atol is None) != (self.rtol is None):
             given, missing = ("atol", "rtol") if self.rtol is None else ("rtol", "atol")
             raise InvalidParameter(missing, f"{given} needs {missing}: give both or neither")
+        if self.atol is not None and self.rule != ELEMENTWISE:
+            raise InvalidParameter(
+                "rule", f"rule={self.rule} and atol/rtol: one pass rule at a time"
+            )
         needed, limit = self.memory_needed(), self.memory_bytes
         if needed > limit:
             raise InvalidParameter(
@@ -132,8 +142,8 @@ class Case:
         For example in8-out12-k3-s2-p0-d1-g1-bias-zeros-n3-l20-float64-seed10.
 
         How the case runs (impl, convention, timeout, memory limit) is not part of it; the
-        device, TF32, an explicit tolerance and the judged tensors are, when they differ from
-        the defaults.
+        device, TF32, an explicit tolerance, the pass rule and the judged tensors are, when they
+        differ from the defaults.
         """
         parts = [
             f"in{self.in_channels}",
@@ -156,8 +166,12 @@ class Case:
             parts.append("tf32")
         if self.atol is not None:
             parts.append(f"atol{self.atol:g}-rtol{self.rtol:g}")
+        if self.rule != ELEMENTWISE:
+            parts.append(self.rule)
         if self.only is not None:
             parts.append("only-" + self.only.replace(",", "-"))
+        if self.inputs is not None:
+            parts.append("inputs-" + Path(self.inputs).stem)
         return "-".join(parts)
 
     def __str__(self) -> str:
@@ -219,6 +233,11 @@ def _impl(name: str, value: Any) -> None:
     check_target(value)
 
 
+def _path(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise WrongType(name, f"{name}={_short(value)}: must be a file's path")
+
+
 def _tensors(name: str, value: Any) -> None:
     if value is None:
         return
@@ -249,6 +268,8 @@ RULES: dict[str, Rule] = {
     "tf32": _flag,
     "atol": _number(0, strict=False, optional=True, infinite=False),
     "rtol": _number(0, strict=False, optional=True, infinite=False),
+    "rule": _choice(PASS_RULES),
+    "inputs": _path,
     "impl": _impl,
     "convention": _choice(tuple(CONVENTIONS), optional=True),
     "timeout": _number(0, strict=True, optional=False, infinite=True),

@@ -11,9 +11,18 @@ in unit roundoff u (2⁻²⁴ in float32, 2⁻⁵³ in float64). Two bounds on i
 The rounding errors of a sum add up like a random walk, so they grow like √n where the worst
 case grows like n; scaled by the terms' root sum of squares instead of their absolute sum, the
 probable bound tracks a correct layer's error at every length (docs/design.md §3 derives it
-and the choice of λ). The allowance of an element is the smaller of the two for u, plus the
-same for u64, the float64 oracle's own rounding. An error beyond the worst case is one that no
-order of summation can explain.
+and the choice of λ). That needs terms that vary: terms that hardly vary around a large mean
+(inputs shifted far from zero) make the partial sums stall, each addition rounding the same way,
+and the error grows like n. So the probable bound counts only where the terms' coefficient of
+variation, sqrt(n·‖t‖₂² − s²)/|s|, is at least SPREAD·n·u; elsewhere the worst case alone.
+The allowance of an element is the smaller of the two for u, plus the same for u64, the float64
+oracle's own rounding. An error beyond the worst case is one that no order of summation can
+explain.
+
+Products below the dtype's normal range lose relative precision: with gradual underflow each
+errs by at most η = u·(the smallest normal number) absolutely (Higham §2.1), so every element
+that sums terms is allowed n·η more, for the layer's dtype and the oracle's float64 (2⁻¹⁵⁰·n in
+float32: nothing next to the bounds above, unless the terms are that small).
 
 Explicit atol and rtol switch to torch.testing.assert_close's rule: |a − r| ≤ atol + rtol·|r|.
 Under every rule, NaN and inf in the layer's output fail.
@@ -35,6 +44,11 @@ U64 = np.finfo(np.float64).eps / 2
 # than √n (benchmarks/ACCURACY.md: at most 0.21 of the allowance over 10² to 10⁷ terms). 12
 # puts the allowance about 50 typical errors out, and still fails a 1% error at 10⁷ terms.
 CONFIDENCE = 12.0
+# The probable bound holds where the terms' coefficient of variation is at least this many
+# times n·u. Measured (benchmarks/ACCURACY.md, float32 sequential sums of (μ + ξ)(μ + η)): it
+# holds down to 0.79·n·u (μ = 30, 10⁶ terms: 0.02 of it), and fails at 0.24·n·u (μ = 100: 4.6
+# times it), where the partial sums' ulp outgrows the terms' spread.
+SPREAD = 8.0
 WORST_CASE, PROBABLE, EXPLICIT = "worst case", "√n·u", "atol/rtol"
 
 
@@ -99,12 +113,37 @@ class Allowance:
         return WORST_CASE if self.allowed[index] >= self.worst_case[index] else PROBABLE
 
 
+def underflow(sums: Sums, dtype: np.dtype | str) -> np.ndarray:
+    """n·η for every element that sums terms: what products below `dtype`'s normal range may
+    lose, η = u·tiny absolutely each (0 where Σ|t| = 0: nothing was summed there)."""
+    info = np.finfo(dtype)
+    eta = float(info.smallest_normal) * float(info.eps) / 2
+    return np.where(np.asarray(sums.abs_sum) > 0, sums.terms * eta, 0.0)
+
+
+def varied(sums: Sums, u: float) -> np.ndarray:
+    """Where the terms vary enough for their rounding errors to add up at random: the
+    coefficient of variation sqrt(n·‖t‖₂² − s²)/|s| is at least SPREAD·n·u (computed on values
+    divided by max(|s|, ‖t‖₂), so nothing overflows). A boolean array of the tensor's shape."""
+    n, value = sums.terms, np.abs(sums.value)
+    scale = np.maximum(value, sums.root_sum_squares)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(scale > 0, value / scale, 0.0)
+        r = np.where(scale > 0, sums.root_sum_squares / scale, 0.0)
+    return n * r * r - q * q >= (SPREAD * n * u * q) ** 2
+
+
 def rounding_bounds(sums: Sums, u: float) -> tuple[np.ndarray, np.ndarray]:
-    """(the smaller of the two bounds, the worst-case bound) of each element, for roundoff u."""
+    """(the smaller of the two bounds, the worst-case bound) of each element, for roundoff u;
+    the worst case alone where the terms hardly vary (`varied`)."""
     worst = gamma(sums.terms, u) * sums.abs_sum
+    return np.where(varied(sums, u), np.minimum(worst, probable_bound(sums, u)), worst), worst
+
+
+def probable_bound(sums: Sums, u: float) -> np.ndarray:
+    """λ·√n·u·max(|s|, ‖t‖₂) of each element."""
     scale = np.maximum(np.abs(sums.value), sums.root_sum_squares)
-    probable = CONFIDENCE * np.sqrt(sums.terms) * u * scale
-    return np.minimum(worst, probable), worst
+    return CONFIDENCE * np.sqrt(sums.terms) * u * scale
 
 
 @dataclass(frozen=True)
@@ -128,7 +167,9 @@ class Tolerance:
             return Allowance(self.atol + self.rtol * np.abs(sums.value), None)
         ours, worst = rounding_bounds(sums, unit_roundoff(dtype))
         oracle, oracle_worst = rounding_bounds(sums, U64)
-        return Allowance(ours + oracle, worst + oracle_worst)
+        oracle = np.where(ours >= worst, oracle_worst, oracle)  # the bound ours took
+        small = underflow(sums, dtype) + underflow(sums, np.float64)
+        return Allowance(ours + oracle + small, worst + oracle_worst + small)
 
     def describe(self) -> str:
         if self.explicit:

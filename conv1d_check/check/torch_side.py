@@ -122,9 +122,32 @@ def oracle(
 ) -> Truth:
     """The float64 truth, from torch on the CPU in float64: once on the tensors, once on their
     absolute values (which gives Σ|t_i| for every element of y, dX, dW and db), once on their
-    squares (Σ t_i²)."""
+    squares (Σ t_i², scaled: `root_sum_squares`)."""
     as64 = [None if t is None else np.asarray(t, dtype=np.float64) for t in (x, W, b, dy)]
     values = conv1d(spec, *as64)
     abs_sums = conv1d(spec, *[None if t is None else np.abs(t) for t in as64])
-    squares = conv1d(spec, *[None if t is None else t * t for t in as64])
-    return Truth(values, abs_sums, {name: np.sqrt(s) for name, s in squares.items()})
+    return Truth(values, abs_sums, root_sum_squares(spec, *as64))
+
+
+def root_sum_squares(
+    spec: ConvSpec, x: np.ndarray, W: np.ndarray, b: np.ndarray | None, dy: np.ndarray
+) -> Tensors:
+    """sqrt(Σ t_i²) of every element of y, dX, dW (and db), float64, without the squares
+    underflowing (values near 1e-100) or overflowing (1e+100): as BLAS's nrm2 does, x, W and dy
+    are first divided by a power of two near their largest magnitude (exactly), b by x's and
+    W's together (it is a term of y), and the scales put back on the roots."""
+    ex, ew, edy = (_exponent(t) for t in (x, W, dy))
+    scaled = [np.ldexp(x, -ex), np.ldexp(W, -ew), None, np.ldexp(dy, -edy)]
+    if b is not None:
+        scaled[2] = np.ldexp(b, -(ex + ew))
+    with np.errstate(over="ignore"):
+        squares = conv1d(spec, *[None if t is None else t * t for t in scaled])
+    scales = {"y": ex + ew, "dX": edy + ew, "dW": edy + ex, "db": edy}
+    with np.errstate(over="ignore"):
+        return {name: np.ldexp(np.sqrt(s), scales[name]) for name, s in squares.items()}
+
+
+def _exponent(values: np.ndarray) -> int:
+    """e such that the largest |value| is in [2^(e−1), 2^e) (0 for none or all zeros)."""
+    largest = float(np.max(np.abs(values), initial=0.0))
+    return int(np.frexp(largest)[1]) if 0 < largest < np.inf else 0

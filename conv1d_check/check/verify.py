@@ -11,16 +11,17 @@ import time
 
 import numpy as np
 
+from ..nn.spec import InvalidParameter
 from ..usercode import consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
-from . import torch_side
+from . import normwise, scales, torch_side
 from .case import Case
 from .diagnosis import Evidence, diagnose, explain, strips
 from .result import CaseResult, Status
 from .tensors import Tensors, make_tensors
-from .tolerance import TENSORS, TensorError, Tolerance, compare, term_counts
+from .tolerance import TENSORS, TensorError, Tolerance, term_counts
 
 
 def run_layer(case: Case, tensors: Tensors) -> LayerRun:
@@ -31,10 +32,17 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
-def run_case(case: Case) -> CaseResult:
-    """Run a valid case and judge it; the layer's failures are the result's, never raised."""
+def run_case(case: Case, given: Tensors | None = None) -> CaseResult:
+    """Run a valid case and judge it; the layer's failures are the result's, never raised.
+    `given`: the user's own x (W, b, dy) as arrays, else case.inputs' file or the seed's."""
     start = time.perf_counter()
-    tensors = make_tensors(case)
+    try:
+        tensors = make_tensors(case, given)
+    except InvalidParameter as error:  # the inputs' file changed, or does not fit this case
+        return CaseResult(case, Status.ERROR, message=str(error))
+    beyond = scales.beyond_range(case, tensors) if case.inputs is not None else None
+    if beyond:  # the user's values: ours never come near
+        return CaseResult(case, Status.ERROR, message=beyond)
     run = run_layer(case, tensors)
     result = CaseResult(
         case,
@@ -60,12 +68,20 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         theirs = torch_side.conv1d(*args, case.device, case.tf32)
     tolerance = Tolerance(case.atol, case.rtol)
     counts = term_counts(case.spec, case.batch, case.length)
+    levels = normwise.transform_levels(case.spec, case.length)
+    judged = [n for n in case.judged if n in truth.values]
+    if case.atol is None:
+        for name in judged:
+            result.notes += scales.notes(name, truth.sums(name, counts[name]), case.dtype)
     problems = []
-    for name in (n for n in case.judged if n in truth.values):
-        expected = truth.values[name]
-        allowance = tolerance.allowance(truth.sums(name, counts[name]), case.dtype)
+    for name in judged:
+        expected, sums = truth.values[name], truth.sums(name, counts[name])
+        allowance = tolerance.allowance(sums, case.dtype)
+        bound = None
+        if case.rule == normwise.NORMWISE:
+            bound = normwise.normwise_bound(sums, case.dtype, levels)
         result.shapes[name] = expected.shape
-        result.torch_errors[name] = compare(theirs[name], expected, allowance)
+        result.torch_errors[name] = normwise.judge(theirs[name], expected, allowance, bound)
         actual = run.tensors.get(name)
         problem = _shape_or_dtype_problem(name, actual, expected, case.dtype)
         if actual is None:
@@ -76,7 +92,7 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         if problem:
             problems.append((name, problem))
         if actual is not None and actual.shape == expected.shape:
-            result.errors[name] = compare(actual, expected, allowance)
+            result.errors[name] = normwise.judge(actual, expected, allowance, bound)
     failed = [name for name, e in result.errors.items() if not e.passed]
     result.status = Status.FAIL if problems or failed else Status.PASS
     result.message = "\n".join(
@@ -144,7 +160,8 @@ def _torch_drift(torch_errors: dict[str, TensorError]) -> list[str]:
         return []
     return [
         f"torch itself is outside the bound on {', '.join(drifted)} "
-        "(its own rounding, e.g. TF32 on a GPU): the reference drifts, not necessarily the layer"
+        "(its own rounding, e.g. TF32 on a GPU, or cuDNN's FFT or Winograd algorithms, which "
+        "--rule normwise accepts): the reference drifts, not necessarily the layer"
     ]
 
 

@@ -27,6 +27,8 @@ HELP = (
     "`conv1d-check report FILE.jsonl...` merges the results files of shards into one report."
 )
 
+RULE_HELP = "elementwise, or normwise: also pass a transform's (FFT) error within its norm bound."
+INPUTS_HELP = "Your own x (and W, b, dy), np.savez'd; x and W set the shapes, x the dtype."
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help=HELP)
 
 LAYER, INPUT, JUDGE, UNDER_TEST, SWEEP, OUTPUT = (
@@ -103,6 +105,9 @@ def check_command(
     seed: Annotated[
         int, typer.Option(help="Seed of the tensors x, W, b and dy.", rich_help_panel=INPUT)
     ] = 10,
+    inputs: Annotated[
+        str | None, typer.Option(metavar="FILE.npz", help=INPUTS_HELP, rich_help_panel=INPUT)
+    ] = None,
     atol: Annotated[
         float | None,
         typer.Option(
@@ -113,6 +118,7 @@ def check_command(
     rtol: Annotated[
         float | None, typer.Option(help="Relative tolerance (with --atol).", rich_help_panel=JUDGE)
     ] = None,
+    rule: Annotated[str, typer.Option(help=RULE_HELP, rich_help_panel=JUDGE)] = "elementwise",
     only: Annotated[
         str | None,
         typer.Option(

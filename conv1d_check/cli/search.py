@@ -12,11 +12,13 @@ from ..check.verify import run_case, trace
 from ..report import terminal
 from ..sweep.search import search
 from ..usercode.isolation import close_all
-from .common import exit_code
+from .common import UsageError, exit_code
 
 
 def run_search(case: Case, budget: int, command_line: Callable[[Case], str]) -> int:
     """--search: the search's outcome on stdout; the exit code (1: a failure found)."""
+    if case.inputs is not None:
+        raise UsageError("--search: it draws its own shapes and tensors; drop --inputs")
     case.validate()
     start = time.perf_counter()
     try:

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..check.case import Case
+from ..check.inputs import ARRAYS
+from ..check.inputs import fit as fit_inputs
+from ..check.inputs import load as load_inputs
 from ..nn.spec import InvalidParameter
 from .config import MAX_CASES, Entry, load, resolve
 
@@ -56,9 +59,12 @@ def plan(
     """The run of `case` alone, or of a config file's cases with `given` (the options set on
     the command line) over its defaults; one shard of it with `shard_spec` (I, N).
 
-    Raises InvalidParameter for a bad case, ConfigError for a bad config file.
+    A single case with inputs takes the shapes its arrays set (check/inputs.py). Raises
+    InvalidParameter for a bad case or inputs, ConfigError for a bad config file.
     """
     if config is None:
+        if case.inputs is not None:  # the user's own tensors set the shapes left open
+            case = fit_inputs(case, load_inputs(case.inputs), set(given or {}))
         entries, name = [Entry(case.validate())], "conv1d-check"
     else:
         path = resolve(config)
@@ -69,6 +75,7 @@ def plan(
         label = f"shard {shard_spec[0]}/{shard_spec[1]}"
     inputs = [resolve(config)] if config is not None else []
     inputs += sorted({_file(e.case.impl) for e in entries} - {None})
+    inputs += sorted({Path(e.case.inputs) for e in entries if e.case.inputs not in (None, ARRAYS)})
     return Plan(entries, f"{name} {label}".strip(), label, inputs)
 
 

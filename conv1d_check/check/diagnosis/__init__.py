@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .clues import dtype_clue, factor_clue, nonfinite_clue, normwise_clue, shape_clue, zeros_clue
+from .clues import dtype_clue, factor_clue, nonfinite_clue, shape_clue, zeros_clue
 from .evidence import Evidence
 from .explain import explain
 from .hypotheses import Alternative, alternatives
 from .places import overlap_or_edge_clue, strips, subset_clue
 from .precision import precision_clue
 from .samples import sample_clue
+from .transform import transform_rounding_clue
 
 __all__ = ["Evidence", "diagnose", "explain", "strips"]
 
@@ -39,11 +40,11 @@ def diagnose(evidence: Evidence, failed: list[str]) -> list[str]:
         zeros_clue,
         dtype_clue,
         factor_clue,
+        transform_rounding_clue,
         likely_bug,
         sample_clue,
         precision_clue,
         overlap_or_edge_clue,
-        normwise_clue,
         subset_clue,
     )
     notes = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..normwise import NORMWISE
 from ..tolerance import TensorError, Tolerance
 
 
@@ -15,6 +16,11 @@ def explain(name: str, error: TensorError, tolerance: Tolerance) -> str:
         f"  Greatest absolute difference {error.max_abs:.3g}, "
         f"greatest relative difference {error.max_rel:.3g}.",
     ]
+    if error.rule == NORMWISE:
+        lines.append(
+            f"  The error's norm is {error.share:.3g} times the norm-wise bound {error.allowed:.3g}"
+            " of a transform's rounding (--rule normwise)."
+        )
     if error.unexplained:
         lines.append(
             f"  {error.unexplained} of them beyond the worst-case bound γ_n·Σ|t|: no order of "
