@@ -18,6 +18,7 @@ from typing import Any
 from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, WrongType, as_int, padding_value
 from ..usercode.conventions import CONVENTIONS
 from ..usercode.discover import check_target
+from ..usercode.layout import check_layout
 from ..usercode.limits import default_memory_limit, format_bytes
 from ..usercode.protocol import BUILTIN
 from .tolerance import TENSORS
@@ -37,7 +38,8 @@ class Case:
     """One check: the layer's parameters, the input's shape, and how to run and judge it.
 
     memory_limit (GiB) and timeout (seconds, inf for none) bound a user layer's process;
-    only (a comma list of y, dX, dW, db) judges those tensors alone.
+    only (a comma list of y, dX, dW, db) judges those tensors alone. layout (`x=NLC,W=KIO`)
+    is the axes the layer takes its tensors in (`usercode.layout`; None: found by measurement).
     """
 
     in_channels: int = 8
@@ -62,6 +64,7 @@ class Case:
     timeout: float = 60.0
     memory_limit: float | None = None
     only: str | None = None
+    layout: str | None = None
 
     @cached_property
     def spec(self) -> ConvSpec:
@@ -127,7 +130,7 @@ class Case:
 
         How the case runs (impl, convention, timeout, memory limit) is not part of it; the
         device, TF32, an explicit tolerance and the judged tensors are, when they differ from
-        the defaults.
+        the defaults, and so is the layer's layout, when given.
         """
         parts = [
             f"in{self.in_channels}",
@@ -152,6 +155,8 @@ class Case:
             parts.append(f"atol{self.atol:g}-rtol{self.rtol:g}")
         if self.only is not None:
             parts.append("only-" + self.only.replace(",", "-"))
+        if self.layout is not None:
+            parts.append("layout-" + self.layout.replace("=", "").replace(",", "-"))
         return "-".join(parts)
 
     def __str__(self) -> str:
@@ -248,6 +253,7 @@ RULES: dict[str, Rule] = {
     "timeout": _number(0, strict=True, optional=False, infinite=True),
     "memory_limit": _number(0, strict=True, optional=True, infinite=False),
     "only": _tensors,
+    "layout": check_layout,
 }
 
 

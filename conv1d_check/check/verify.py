@@ -27,7 +27,7 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     """The case's layer on its tensors: ours in this process, a user's in a child process."""
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
-    job = Job(case.impl, case.convention, case.spec)
+    job = Job(case.impl, case.convention, case.spec, case.layout)
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
@@ -43,6 +43,7 @@ def run_case(case: Case) -> CaseResult:
         notes=run.notes,
         convention=run.convention,
         layer_output=run.printed,
+        layout=run.layout,
     )
     if run.status == RunStatus.OK:
         judge(result, tensors, run)
@@ -95,7 +96,7 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
 
 def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
     """Whether each of the layer's gradients is the gradient of its own forward."""
-    job = Job(case.impl, case.convention or run.convention, case.spec)
+    job = Job(case.impl, case.convention or run.convention, case.spec, case.layout or run.layout)
     measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}

@@ -141,6 +141,16 @@ def check_command(
             rich_help_panel=UNDER_TEST,
         ),
     ] = None,
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="x=NCL|NLC,W=OIK|KIO|...",
+            help="The axes the layer takes x (and y, dy, dX) in, and the order of W's (and "
+            "dW's) axes over out, in, kernel: e.g. x=NLC,W=KIO for Keras's. Default: found by "
+            "measurement.",
+            rich_help_panel=UNDER_TEST,
+        ),
+    ] = None,
     timeout: Annotated[
         float,
         typer.Option(

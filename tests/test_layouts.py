@@ -1,0 +1,157 @@
+"""Layers in any layout: channels-last input, weights in any axis order, given with --layout
+or found by measurement; weights and gradients in dicts, behind properties, made lazily."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conv1d_check import check
+from conv1d_check.cli import app
+from conv1d_check.nn.spec import InvalidParameter
+from conv1d_check.sweep.config import load
+from conv1d_check.usercode.layout import W_LAYOUTS, Layout, parse
+
+LAYERS = Path(__file__).parent / "layers"
+KERAS = "x=NLC,W=KIO"
+
+
+def layer(name: str) -> str:
+    return str(LAYERS / name)
+
+
+@pytest.mark.parametrize("W", W_LAYOUTS)
+def test_a_weight_layout_puts_each_element_where_its_axes_say_and_back(W):
+    weights = np.arange(2 * 3 * 4).reshape(2, 3, 4)  # (O, I, K)
+    layout = Layout("NCL", W)
+    theirs = layout.weights(weights)
+    for o, c, k in np.ndindex(weights.shape):
+        at = {"O": o, "I": c, "K": k}
+        assert theirs[tuple(at[axis] for axis in W)] == weights[o, c, k]
+    assert np.array_equal(layout.weights_back(theirs), weights)
+
+
+def test_channels_last_swaps_channels_and_positions():
+    x = np.arange(2 * 3 * 5).reshape(2, 3, 5)  # (N, C, L)
+    theirs = Layout("NLC").data(x)
+    assert theirs.shape == (2, 5, 3) and theirs[1, 4, 2] == x[1, 2, 4]
+
+
+@pytest.mark.parametrize("text", ["x=NCW", "W=OIKK", "y=NLC", "", "x=NLC,W=KIO,x", "nlc"])
+def test_a_bad_layout_is_refused_naming_the_rule(text):
+    with pytest.raises(InvalidParameter, match=r"x=NCL\|NLC and W=a permutation of OIK") as error:
+        parse(text)
+    assert error.value.param == "layout"
+
+
+def test_a_keras_style_layer_passes_as_written_with_its_layout_found_and_named():
+    result = check(impl=layer("correct_keras_layout.py:Conv1D"))
+    assert result.status == "pass", result.message
+    assert result.layout == KERAS
+    assert f"layout found by measurement: {KERAS}" in result.notes
+    assert result.to_record()["layout"] == KERAS
+
+
+def test_a_keras_style_layer_with_a_dw_bug_fails_with_its_diagnosis():
+    result = check(impl=layer("broken_keras_layout_dw.py:Conv1D"))
+    assert result.status == "fail" and result.layout == KERAS
+    assert set(result.errors) == {"y", "dX", "dW", "db"}
+    assert [n for n, e in result.errors.items() if not e.passed] == ["dW"]
+    assert result.diagnosis[0].startswith("dW: exactly 1/N = 1/3 of the truth")
+    assert "the bug is in backward" in result.diagnosis[-1]
+
+
+def test_a_given_layout_is_used_as_given_and_named_in_the_id():
+    result = check(impl=layer("correct_keras_layout.py:Conv1D"), layout=KERAS, dtype="float32")
+    assert result.status == "pass", result.message
+    assert not any(n.startswith("layout found") for n in result.notes)
+    assert result.id.endswith("-float32-seed10-layout-xNLC-WKIO")
+    assert check(impl=layer("correct_keras_layout.py:Conv1D")).id.endswith("-seed10")
+
+
+def test_the_layout_is_found_even_where_every_shape_fits_every_layout():
+    """C_in = C_out = K = L: only the forward's numbers tell the layouts apart."""
+    square = dict(in_channels=3, out_channels=3, kernel_size=3, length=3, stride=1)
+    result = check(impl=layer("correct_keras_layout.py:Conv1D"), **square)
+    assert result.status == "pass", result.message
+    assert result.layout == KERAS
+
+
+def test_a_layout_no_forward_confirms_is_one_sentence_and_not_judged():
+    cube = dict(in_channels=3, out_channels=3, kernel_size=3)
+    result = check(impl=layer("broken_keras_layout_flipped.py:Conv1D"), **cube)
+    assert result.status == "error" and not result.errors
+    assert result.message == (
+        "the layer's shapes fit 6 layouts (x=NLC,W=OIK, x=NLC,W=OKI, x=NLC,W=IOK, x=NLC,W=IKO, "
+        "x=NLC,W=KOI, x=NLC,W=KIO) and under none does its forward match: give --layout to say "
+        "which is the layer's"
+    )
+    told = check(impl=layer("broken_keras_layout_flipped.py:Conv1D"), layout=KERAS, **cube)
+    assert told.status == "fail"
+    assert told.diagnosis[0].startswith("y: matches a convolution with the kernel flipped")
+
+
+def test_a_single_layout_the_forward_does_not_confirm_is_named_for_the_option():
+    result = check(impl=layer("broken_keras_layout_flipped.py:Conv1D"))
+    assert result.status == "error"
+    assert result.message == (
+        "the layer takes its tensors only as x=NLC,W=KIO, and its forward does not match "
+        "there: to judge it so, give --layout x=NLC,W=KIO"
+    )
+
+
+def test_a_flat_weight_store_is_kept_only_as_its_forward_confirms():
+    result = check(impl=layer("correct_column_storage.py:Conv1d"))
+    assert result.status == "pass", result.message
+    assert "layout found by measurement: x=NCL,W=OIK (W regrouped to the layer's shape)" in (
+        result.notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "words"),
+    [
+        ("correct_params_dict.py:Conv1d", None, None),
+        ("broken_params_dict_db.py:Conv1d", "db", "db: has 2 axes, not 1"),
+        ("correct_property_adapter.py:Conv1d", None, None),
+        ("broken_property_adapter_dx.py:Conv1d", "dX", "dX: exactly the truth with its sign"),
+        ("correct_lazy_channels_last.py:Conv1D", None, None),
+        ("broken_lazy_channels_last.py:Conv1D", "dW", "dW: has sample 0's contribution only"),
+    ],
+)
+def test_weights_in_dicts_properties_and_lazy_layers_are_found(name, wrong, words):
+    result = check(impl=layer(name))
+    if wrong is None:
+        assert result.status == "pass", result.message
+    else:
+        assert result.status == "fail"
+        assert wrong in result.message.split(":")[0] or not result.errors[wrong].passed
+        assert result.diagnosis[0].startswith(words)
+    if "lazy" in name:
+        assert result.layout == KERAS
+        assert "the layer makes its weights at its first forward: ours were put in after it" in (
+            result.notes
+        )
+
+
+def test_the_layout_option_reaches_the_layer_and_a_bad_one_is_one_line():
+    runner = CliRunner()
+    args = ["--impl", layer("correct_keras_layout.py:Conv1D"), "--json"]
+    ok = runner.invoke(app, [*args, "--layout", KERAS])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["cases"][0]["layout"] == KERAS
+    bad = runner.invoke(app, [*args, "--layout", "x=NLC,W=KIJ"])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().splitlines() == [
+        "Error: --layout: layout='x=NLC,W=KIJ': x=NCL|NLC and W=a permutation of OIK, "
+        "e.g. x=NLC,W=KIO"
+    ]
+
+
+def test_a_config_gives_the_layout_as_a_key(tmp_path):
+    path = tmp_path / "keras.toml"
+    path.write_text(f'[defaults]\nlayout = "{KERAS}"\n[[case]]\nkernel_size = 5\n')
+    (entry,) = load(path)
+    assert entry.case.layout == KERAS
