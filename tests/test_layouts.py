@@ -84,8 +84,8 @@ def test_a_layout_no_forward_confirms_is_one_sentence_and_not_judged():
     result = check(impl=layer("broken_keras_layout_flipped.py:Conv1D"), **cube)
     assert result.status == "error" and not result.errors
     assert result.message == (
-        "the layer's shapes fit 6 layouts (x=NLC,W=OIK, x=NLC,W=OKI, x=NLC,W=IOK, x=NLC,W=IKO, "
-        "x=NLC,W=KOI, x=NLC,W=KIO) and under none does its forward match: give --layout to say "
+        "the layer's shapes fit 6 layouts (x=NLC,W=OIK, x=NLC,W=KIO, x=NLC,W=OKI, x=NLC,W=IOK, "
+        "x=NLC,W=IKO, x=NLC,W=KOI) and under none does its forward match: give --layout to say "
         "which is the layer's"
     )
     told = check(impl=layer("broken_keras_layout_flipped.py:Conv1D"), layout=KERAS, **cube)
@@ -100,6 +100,21 @@ def test_a_single_layout_the_forward_does_not_confirm_is_named_for_the_option():
         "the layer takes its tensors only as x=NLC,W=KIO, and its forward does not match "
         "there: to judge it so, give --layout x=NLC,W=KIO"
     )
+
+
+def test_a_single_tap_kernel_is_written_in_its_layout_not_reshaped():
+    """W (C_out, C_in, 1) kept as (1, C_in, C_out) holds the same elements, in another order:
+    a reshape would run, and give a wrong y."""
+    result = check(
+        impl=layer("correct_keras_layout.py:Conv1D"), in_channels=4, out_channels=4, kernel_size=1
+    )
+    assert result.status == "pass", result.message
+    assert result.layout == KERAS
+
+
+def test_the_strips_follow_the_layers_axes():
+    result = check(impl=layer("broken_keras_layout_dw.py:Conv1D"))
+    assert list(result.where["dW"]) == ["tap", "in channel", "out channel"]
 
 
 def test_a_flat_weight_store_is_kept_only_as_its_forward_confirms():

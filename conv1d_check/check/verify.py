@@ -14,6 +14,7 @@ import numpy as np
 from ..usercode import consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
+from ..usercode.layout import parse
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
 from . import torch_side
 from .case import Case
@@ -87,11 +88,19 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         evidence = Evidence(case, tensors, run.tensors, truth, run.initial)
         wrong = {n for n, _ in problems} | set(failed)
         result.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
-        result.where = {name: strips(evidence, name) for name in failed}
+        result.where = {name: _in_layer_axes(strips(evidence, name), name, run) for name in failed}
         if case.impl != BUILTIN and not run.unimplemented:
             result.consistency = _consistency(case, tensors, run)
             result.diagnosis += consistency_words(result.consistency, wrong)
     result.diagnosis += _torch_drift(result.torch_errors)
+
+
+def _in_layer_axes(found: dict[str, str], name: str, run: LayerRun) -> dict[str, str]:
+    """A tensor's strips, one per axis, in the order of the layer's own axes."""
+    if not run.layout or len(found) != len(order := parse(run.layout).axes(name)):
+        return found
+    labels = list(found)
+    return {labels[i]: found[labels[i]] for i in order}
 
 
 def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:

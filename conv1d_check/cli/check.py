@@ -16,6 +16,7 @@ from ..check.case import FIELDS, Case, check_field
 from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
+from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
 from .common import UsageError, emit, exit_code, usage
 
 HELP = (
@@ -143,13 +144,7 @@ def check_command(
     ] = None,
     layout: Annotated[
         str | None,
-        typer.Option(
-            metavar="x=NCL|NLC,W=OIK|KIO|...",
-            help="The axes the layer takes x (and y, dy, dX) in, and the order of W's (and "
-            "dW's) axes over out, in, kernel: e.g. x=NLC,W=KIO for Keras's. Default: found by "
-            "measurement.",
-            rich_help_panel=UNDER_TEST,
-        ),
+        typer.Option(metavar="x=NLC,W=KIO", help=LAYOUT_HELP, rich_help_panel=UNDER_TEST),
     ] = None,
     timeout: Annotated[
         float,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import permutations
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,11 @@ from ..nn.spec import ConvSpec, InvalidParameter, WrongType
 from .protocol import Tensors, Unsupported, Unusable
 
 X_LAYOUTS = ("NCL", "NLC")
-W_LAYOUTS = tuple("".join(p) for p in permutations("OIK"))  # OIK first
+W_LAYOUTS = ("OIK", "KIO", "OKI", "IOK", "IKO", "KOI")  # torch's, Keras's, then the rest
+OPTION_HELP = (
+    "The axes the layer takes x (and y, dy, dX) in, NCL or NLC, and the order of W's (and dW's) "
+    "over out, in, kernel (OIK as torch, KIO as Keras). Default: found by measurement."
+)
 # A forward "matches" under a layout when ‖y − reference‖ ≤ MATCH·‖reference‖. Loose on
 # purpose: it tells layouts apart (under a wrong one y is uncorrelated with the reference, off by
 # about √2 of its norm) and leaves the judging to the pass rule.
@@ -54,6 +57,12 @@ class Layout:
     def weights_back(self, array: np.ndarray) -> np.ndarray:
         """dW in the layer's axes, as (C_out, C_in/G, K)."""
         return array.transpose([self.W.index(axis) for axis in "OIK"])
+
+    def axes(self, name: str) -> list[int]:
+        """The axes of tensor `name` (y, dX, dW, db; ours) in the order the layer keeps them."""
+        if name == "dW":
+            return ["OIK".index(axis) for axis in self.W]
+        return ["NCL".index(axis) for axis in self.x] if name in ("y", "dX") else [0]
 
 
 TORCH = Layout()
