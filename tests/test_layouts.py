@@ -86,7 +86,7 @@ def test_a_layout_no_forward_confirms_is_one_sentence_and_not_judged():
     assert result.message == (
         "the layer's shapes fit 6 layouts (x=NLC,W=OIK, x=NLC,W=KIO, x=NLC,W=OKI, x=NLC,W=IOK, "
         "x=NLC,W=IKO, x=NLC,W=KOI) and under none does its forward match: give --layout to say "
-        "which is the layer's"
+        "which is the layer's (as x=NCL,W=OIK its forward raised ValueError)"
     )
     told = check(impl=layer("broken_keras_layout_flipped.py:Conv1D"), layout=KERAS, **cube)
     assert told.status == "fail"
@@ -115,6 +115,39 @@ def test_a_single_tap_kernel_is_written_in_its_layout_not_reshaped():
 def test_the_strips_follow_the_layers_axes():
     result = check(impl=layer("broken_keras_layout_dw.py:Conv1D"))
     assert list(result.where["dW"]) == ["tap", "in channel", "out channel"]
+
+
+FUNCTIONAL = """
+import numpy as np
+
+
+def forward(x, w, b, stride):
+    K = w.shape[0]
+    L_out = (x.shape[1] - K) // stride + 1
+    index = stride * np.arange(L_out)[:, None] + np.arange(K)
+    windows = x[:, index, :]
+    return np.einsum("nlkc,kco->nlo", windows, w) + b, (x, w, index)
+
+
+def backward(dy, cache):
+    x, w, index = cache
+    windows = x[:, index, :]
+    dx = np.zeros_like(x)
+    for k in range(w.shape[0]):
+        np.add.at(dx, (slice(None), index[:, k]), np.einsum("nlo,co->nlc", dy, w[k]))
+    return dx, np.einsum("nlkc,nlo->kco", windows, dy){bug}, dy.sum(axis=(0, 1))
+"""
+
+
+@pytest.mark.parametrize(("bug", "status"), [("", "pass"), ("[::-1]", "fail")])
+def test_a_functional_module_in_keras_layout_is_found_and_judged(tmp_path, bug, status):
+    path = tmp_path / "keras_functional.py"
+    path.write_text(FUNCTIONAL.replace("{bug}", bug))
+    result = check(impl=str(path))
+    assert result.status == status, result.message
+    assert result.layout == KERAS
+    if bug:  # dW with its taps reversed, in the layer's axes (K first)
+        assert [n for n, e in result.errors.items() if not e.passed] == ["dW"]
 
 
 def test_a_flat_weight_store_is_kept_only_as_its_forward_confirms():

@@ -161,14 +161,18 @@ def find(attempt: Attempt, tensors: Tensors, expected: np.ndarray) -> tuple[Layo
     if not ran and isinstance(first, BaseException):
         raise first  # no layout runs: the layer's own error under torch's
     if len(ran) == 1:
-        raise Unusable(
+        text = (
             f"the layer takes its tensors only as {ran[0]}, and its forward does not match "
             f"there: to judge it so, give --layout {ran[0]}"
         )
-    raise Unusable(
-        f"the layer's shapes fit {len(ran)} layouts ({', '.join(map(str, ran))}) and under none "
-        "does its forward match: give --layout to say which is the layer's"
-    )
+    else:
+        text = (
+            f"the layer's shapes fit {len(ran)} layouts ({', '.join(map(str, ran))}) and under "
+            "none does its forward match: give --layout to say which is the layer's"
+        )
+    if isinstance(first, Exception) and not isinstance(first, Unusable):
+        text += f" (as {TORCH} its forward raised {type(first).__name__})"
+    raise Unusable(text)
 
 
 def _outcome(attempt: Attempt, layout: Layout) -> tuple[np.ndarray, bool] | BaseException:
