@@ -12,7 +12,8 @@ from conv1d_check import check
 from conv1d_check.cli import app
 from conv1d_check.nn.spec import InvalidParameter
 from conv1d_check.sweep.config import load
-from conv1d_check.usercode.layout import W_LAYOUTS, Layout, parse
+from conv1d_check.usercode.layout import W_LAYOUTS, Layout, find, parse
+from conv1d_check.usercode.protocol import Unusable
 
 LAYERS = Path(__file__).parent / "layers"
 KERAS = "x=NLC,W=KIO"
@@ -44,6 +45,26 @@ def test_a_bad_layout_is_refused_naming_the_rule(text):
     with pytest.raises(InvalidParameter, match=r"x=NCL\|NLC and W=a permutation of OIK") as error:
         parse(text)
     assert error.value.param == "layout"
+
+
+def test_layouts_that_all_match_are_named_and_none_is_chosen():
+    """A forward that matches under two layouts (one that reads its weights symmetrically,
+    say) leaves the layout unknown: both are named, neither is guessed."""
+    rng = np.random.default_rng(0)
+    tensors = {"x": rng.standard_normal((2, 3, 5)), "W": rng.standard_normal((3, 3, 3))}
+    expected = rng.standard_normal((2, 3, 3))
+
+    def attempt(layout):
+        if layout.x == "NCL":
+            raise ValueError("channels last only")
+        return (expected if layout.W in ("OIK", "KIO") else -expected), False
+
+    with pytest.raises(Unusable) as error:
+        find(attempt, tensors, expected)
+    assert str(error.value) == (
+        "the forward matches under several layouts (x=NLC,W=OIK, x=NLC,W=KIO): give --layout "
+        "to say which is the layer's"
+    )
 
 
 def test_a_keras_style_layer_passes_as_written_with_its_layout_found_and_named():

@@ -153,13 +153,18 @@ def find(attempt: Attempt, tensors: Tensors, expected: np.ndarray) -> tuple[Layo
         return found, f"layout found by measurement: {found}{regrouped}"
     if exact and not matched:
         return TORCH, None  # torch's layout, as written: the forward's error is the layer's
+    if not ran and isinstance(first, BaseException):
+        raise first  # no layout runs: the layer's own error under torch's
+    raise Unusable(_unconfirmed(matched, ran, first))
+
+
+def _unconfirmed(matched: list[Layout], ran: list[Layout], first: object) -> str:
+    """Why no layout can be used: several match, or none of those the layer takes."""
     if matched:
-        raise Unusable(
+        return (
             f"the forward matches under several layouts ({', '.join(map(str, matched))}): "
             "give --layout to say which is the layer's"
         )
-    if not ran and isinstance(first, BaseException):
-        raise first  # no layout runs: the layer's own error under torch's
     if len(ran) == 1:
         text = (
             f"the layer takes its tensors only as {ran[0]}, and its forward does not match "
@@ -172,7 +177,7 @@ def find(attempt: Attempt, tensors: Tensors, expected: np.ndarray) -> tuple[Layo
         )
     if isinstance(first, Exception) and not isinstance(first, Unusable):
         text += f" (as {TORCH} its forward raised {type(first).__name__})"
-    raise Unusable(text)
+    return text
 
 
 def _outcome(attempt: Attempt, layout: Layout) -> tuple[np.ndarray, bool] | BaseException:
