@@ -171,6 +171,24 @@ def test_a_functional_module_in_keras_layout_is_found_and_judged(tmp_path, bug, 
         assert [n for n, e in result.errors.items() if not e.passed] == ["dW"]
 
 
+def test_a_gradient_of_the_wrong_shape_is_told_in_the_layers_axes_too(tmp_path):
+    path = tmp_path / "swapped.py"
+    path.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "from correct_keras_layout import Conv1D as Correct\n\n"
+        "class Conv1D(Correct):\n"
+        "    def backward(self, dy):\n"
+        "        dx = super().backward(dy)\n"
+        "        self.grad_kernel = self.grad_kernel.transpose(0, 2, 1).copy()\n"
+        "        return dx\n"
+    )
+    result = check(impl=f"{path}:Conv1D")
+    assert result.status == "fail"
+    assert result.message == (
+        "dW: shape (3, 12, 8), expected (12, 8, 3) (x=NLC,W=KIO: (3, 8, 12) in the layer's axes)"
+    )
+
+
 def test_a_flat_weight_store_is_kept_only_as_its_forward_confirms():
     result = check(impl=layer("correct_column_storage.py:Conv1d"))
     assert result.status == "pass", result.message

@@ -70,6 +70,8 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         result.torch_errors[name] = compare(theirs[name], expected, allowance)
         actual = run.tensors.get(name)
         problem = _shape_or_dtype_problem(name, actual, expected, case.dtype)
+        if problem and actual is not None and actual.shape != expected.shape and run.layout:
+            problem += _in_layer_shape(name, expected.shape, run.layout)
         if actual is None:
             result.missing[name] = "not implemented" if run.unimplemented else "not given"
             problem = (
@@ -93,6 +95,14 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
             result.consistency = _consistency(case, tensors, run)
             result.diagnosis += consistency_words(result.consistency, wrong)
     result.diagnosis += _torch_drift(result.torch_errors)
+
+
+def _in_layer_shape(name: str, shape: tuple[int, ...], layout: str) -> str:
+    """The shape expected, in the axes of a layer that keeps its own: ' (x=NLC,W=KIO: (…))'."""
+    order = parse(layout).axes(name)
+    if len(order) != len(shape) or order == sorted(order):
+        return ""
+    return f" ({layout}: {tuple(shape[i] for i in order)} in the layer's axes)"
 
 
 def _in_layer_axes(found: dict[str, str], name: str, run: LayerRun) -> dict[str, str]:
