@@ -10,7 +10,8 @@
 - functional: a module with `forward(x, w, b, stride, ...) -> (y, cache)` and
   `backward(dy, cache) -> (dx, dw, db)`.
 
-Each adapter builds the layer for a case, drives forward and backward on the case's tensors,
+Each adapter builds the layer for a case, drives forward and backward on the case's tensors
+in the layer's layout (given, or found by `layout.settle` from one forward pass per candidate),
 and names what came back; a new convention is one more class in `CONVENTIONS`.
 """
 
@@ -186,16 +187,16 @@ class Layer(Convention):
         returned_y = _forward(layer)(x)
         theirs_y = storage.as_array("y", returned_y, notes)
         storage.confirm_weights(layer, tensors, layout)
-        shape = {"layout": layout, "regrouped": "W" in layouts}
+        how = {"layout": layout, "regrouped": "W" in layouts}
         y = layout.data(theirs_y)
         backward = getattr(layer, "backward", None)
         if backward is None:
-            return Driven({"y": y}, {}, layer, notes, "the layer has no backward method", **shape)
+            return Driven({"y": y}, {}, layer, notes, "the layer has no backward method", **how)
         try:
             returned = backward(dy)
         except NotImplementedError as error:
             why = f"its backward raised NotImplementedError{f': {error}' if str(error) else ''}"
-            return Driven({"y": y}, {}, layer, notes, why, **shape)
+            return Driven({"y": y}, {}, layer, notes, why, **how)
         found = self.name_results(returned, tensors, layout)
         for key, names in GRADIENT_NAMES.items():
             if found.get(key) is None:
@@ -207,7 +208,7 @@ class Layer(Convention):
                 results[key] = storage.in_our_shape(key, array, layouts, tensors, layout)
         given = {"x": (x, tensors["x"]), "dy": (dy, tensors["dy"])}
         notes += _changed_in_place(returned_y, theirs_y, given, layout)
-        return Driven(results, {}, layer, notes, **shape)
+        return Driven(results, {}, layer, notes, **how)
 
     def forward_function(
         self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout = TORCH
