@@ -237,8 +237,14 @@ def test_the_layout_option_reaches_the_layer_and_a_bad_one_is_one_line():
     ]
 
 
+def test_a_layout_for_the_builtin_layer_is_refused():
+    with pytest.raises(InvalidParameter, match="for a user's layer"):
+        check(layout=KERAS)
+
+
 def test_a_config_gives_the_layout_as_a_key(tmp_path):
     path = tmp_path / "keras.toml"
-    path.write_text(f'[defaults]\nlayout = "{KERAS}"\n[[case]]\nkernel_size = 5\n')
+    impl = layer("correct_keras_layout.py:Conv1D")
+    path.write_text(f'[defaults]\nlayout = "{KERAS}"\nimpl = "{impl}"\n[[case]]\nkernel_size = 5\n')
     (entry,) = load(path)
     assert entry.case.layout == KERAS

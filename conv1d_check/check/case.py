@@ -110,6 +110,10 @@ class Case:
                 ) from None
             raise
         self.output_length  # noqa: B018 (checks the length rules)
+        if self.layout is not None and self.impl == BUILTIN:
+            raise InvalidParameter(
+                "layout", f"layout={self.layout!r}: for a user's layer (--impl); ours is torch's"
+            )
         if (self.atol is None) != (self.rtol is None):
             given, missing = ("atol", "rtol") if self.rtol is None else ("rtol", "atol")
             raise InvalidParameter(missing, f"{given} needs {missing}: give both or neither")
