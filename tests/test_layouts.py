@@ -223,6 +223,31 @@ def test_weights_in_dicts_properties_and_lazy_layers_are_found(name, wrong, word
         )
 
 
+def test_an_adapter_that_hands_out_its_engines_arrays_by_getattr_passes(tmp_path):
+    """W, b, dW and db come from __getattr__: ours are written into the arrays it hands out
+    (an attribute set on the adapter would shadow them, unread by the engine)."""
+    path = tmp_path / "delegating.py"
+    path.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "from correct_property_adapter import _Engine\n\n"
+        "NAMES = {'W': 'kernel_matrix', 'b': 'offsets',\n"
+        "         'dW': 'kernel_grad', 'db': 'offset_grad'}\n\n"
+        "class Conv1d:\n"
+        "    def __init__(self, in_channels, out_channels, kernel_size, stride=1):\n"
+        "        self.engine = _Engine(in_channels, out_channels, kernel_size, stride)\n\n"
+        "    def __getattr__(self, name):\n"
+        "        if name in NAMES:\n"
+        "            return getattr(self.engine, NAMES[name])\n"
+        "        raise AttributeError(name)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.engine.run(x)\n\n"
+        "    def backward(self, dy):\n"
+        "        return self.engine.back(dy)\n"
+    )
+    result = check(impl=f"{path}:Conv1d")
+    assert result.status == "pass", result.message
+
+
 def test_the_layout_option_reaches_the_layer_and_a_bad_one_is_one_line():
     runner = CliRunner()
     args = ["--impl", layer("correct_keras_layout.py:Conv1D"), "--json"]
