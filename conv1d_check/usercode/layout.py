@@ -103,7 +103,8 @@ def settle(
     given: str | None,
 ) -> Any:
     """`run(layout)` (a Driven) in the layer's layout: the given one; torch's where the layer
-    takes it as written and its y matches the reference; else the one `find` finds, noted."""
+    takes it as written and no other layout has torch's shapes, or its y matches the reference;
+    else the one `find` finds, noted."""
     if given is not None:
         return run(parse(given))
     try:
@@ -112,8 +113,11 @@ def settle(
         raise
     except Exception:  # it may be refusing torch's layout: measure
         driven = None
+    as_written = driven is not None and not driven.regrouped
+    if as_written and not _lookalikes(tensors):
+        return driven  # torch's shapes, which no other layout has: nothing to tell apart
     expected = reference_y(spec, tensors)
-    if driven is not None and not driven.regrouped and _matches(driven.tensors["y"], expected):
+    if as_written and _matches(driven.tensors["y"], expected):
         return driven
     found, note = find(attempt, tensors, expected)
     if found != TORCH or driven is None:
@@ -139,9 +143,7 @@ def find(attempt: Attempt, tensors: Tensors, expected: np.ndarray) -> tuple[Layo
         return TORCH, None
     # Torch's layout runs as written but its forward is off: only layouts whose shapes cannot be
     # told from torch's could be the layer's (C_in = C_out = K, L = C_in); else any may.
-    others = [c for c in _distinct(CANDIDATES, tensors) if c != TORCH]
-    if exact:
-        others = [c for c in others if _same_shapes(c, tensors)]
+    others = _lookalikes(tensors) if exact else _distinct(CANDIDATES, tensors)[1:]
     tried = {c: _outcome(attempt, c) for c in others}
     if not exact:
         tried = {TORCH: first} | tried
@@ -195,10 +197,14 @@ def _matches(y: np.ndarray, expected: np.ndarray) -> bool:
     return off <= MATCH * float(np.linalg.norm(expected))
 
 
-def _same_shapes(layout: Layout, tensors: Tensors) -> bool:
-    """x and W look the same under `layout` as under torch's."""
+def _lookalikes(tensors: Tensors) -> list[Layout]:
+    """The other layouts under which x and W have torch's shapes (C_in = C_out = K, L = C_in)."""
     x, W = tensors["x"], tensors["W"]
-    return layout.data(x).shape == x.shape and layout.weights(W).shape == W.shape
+    return [
+        layout
+        for layout in _distinct(CANDIDATES, tensors)[1:]
+        if layout.data(x).shape == x.shape and layout.weights(W).shape == W.shape
+    ]
 
 
 def _same_numbers(a: np.ndarray, b: np.ndarray) -> bool:
