@@ -12,7 +12,7 @@ from conv1d_check import check
 from conv1d_check.cli import app
 from conv1d_check.nn.spec import InvalidParameter
 from conv1d_check.sweep.config import load
-from conv1d_check.usercode.layout import W_LAYOUTS, Layout, find, parse
+from conv1d_check.usercode.layout import AXES_NOTE, W_LAYOUTS, Layout, find, parse
 from conv1d_check.usercode.protocol import Unusable
 
 LAYERS = Path(__file__).parent / "layers"
@@ -72,6 +72,7 @@ def test_a_keras_style_layer_passes_as_written_with_its_layout_found_and_named()
     assert result.status == "pass", result.message
     assert result.layout == KERAS
     assert f"layout found by measurement: {KERAS}" in result.notes
+    assert AXES_NOTE in result.notes
     assert result.to_record()["layout"] == KERAS
 
 
@@ -88,6 +89,7 @@ def test_a_given_layout_is_used_as_given_and_named_in_the_id():
     result = check(impl=layer("correct_keras_layout.py:Conv1D"), layout=KERAS, dtype="float32")
     assert result.status == "pass", result.message
     assert not any(n.startswith("layout found") for n in result.notes)
+    assert AXES_NOTE in result.notes
     assert result.id.endswith("-float32-seed10-layout-xNLC-WKIO")
     assert check(impl=layer("correct_keras_layout.py:Conv1D")).id.endswith("-seed10")
 

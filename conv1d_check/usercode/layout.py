@@ -28,6 +28,10 @@ OPTION_HELP = (
     "The axes the layer takes x (and y, dy, dX) in, NCL or NLC, and the order of W's (and dW's) "
     "over out, in, kernel (OIK as torch, KIO as Keras). Default: found by measurement."
 )
+AXES_NOTE = (
+    "shapes and indices are reported in torch's axes: x, y and dX as (N, C, L), W and dW as "
+    "(C_out, C_in, K)"
+)
 # A forward "matches" under a layout when ‖y − reference‖ ≤ MATCH·‖reference‖. Loose on
 # purpose: it tells layouts apart (under a wrong one y is uncorrelated with the reference, off by
 # about √2 of its norm) and leaves the judging to the pass rule.
@@ -106,7 +110,7 @@ def settle(
     takes it as written and no other layout has torch's shapes, or its y matches the reference;
     else the one `find` finds, noted."""
     if given is not None:
-        return run(parse(given))
+        return _told(run(parse(given)))
     try:
         driven = run(TORCH)
     except (Unsupported, MemoryError):
@@ -122,7 +126,14 @@ def settle(
     found, note = find(attempt, tensors, expected)
     if found != TORCH or driven is None:
         driven = run(found)
-    return driven._replace(notes=[note, *driven.notes]) if note else driven
+    return _told(driven._replace(notes=[note, *driven.notes]) if note else driven)
+
+
+def _told(driven: Any) -> Any:
+    """A layer in a layout of its own is told that the report keeps torch's axes."""
+    if driven.layout == TORCH:
+        return driven
+    return driven._replace(notes=[*driven.notes, AXES_NOTE])
 
 
 def reference_y(spec: ConvSpec, tensors: Tensors) -> np.ndarray:
