@@ -5,9 +5,10 @@ numpy-ml), which y, dy and dX follow too; and the order of W's axes over O, I, K
 C_in/G, K), which dW follows: OIK is torch's, KIO Keras's and numpy-ml's, any permutation is
 one. The tool's tensors are torch's; a layout turns them into the layer's and back.
 
-Not given, the layout is found on the forward pass: torch's layout where it runs and matches
-the reference, else each candidate the layer's shapes allow, kept when its forward alone
-matches. Weights are never written in a layout that was not confirmed.
+Not given, the layout is found on the forward pass: torch's where the layer takes torch's shapes
+as written and no other layout has them, or its forward matches the reference (our numpy
+layer's y); else each candidate the layer's shapes allow, kept when its forward alone matches.
+Weights are never written in a layout that was not confirmed.
 """
 
 from __future__ import annotations
