@@ -62,6 +62,7 @@ def check(
     timeout: float | None = None,
     memory_limit: float | None = None,
     only: str | None = None,
+    layout: str | None = None,
 ) -> CaseResult:
     """Run a case and judge it: `check(Case(...))`, `check(kernel_size=5, dtype="float32")`.
 
@@ -86,6 +87,8 @@ def check(
     convention : "seed", "mytorch", "layer" or "functional" (default: detected).
     timeout : seconds the layer may take (inf: none); memory_limit: GiB it may use.
     only : a comma list of the tensors to judge, of "y,dX,dW,db".
+    layout : the axes a user's layer takes its tensors in, e.g. "x=NLC,W=KIO" (x: NCL or NLC;
+        W: its axes' order over (out, in, kernel)); default: found by measurement.
 
     Returns the CaseResult. Invalid parameters raise InvalidParameter (a ValueError; a
     TypeError too for a value of the wrong type); a missing GPU raises DeviceUnavailable.

@@ -19,6 +19,7 @@ from typing import Any
 from ..nn.spec import PADDING_MODES, ConvSpec, InvalidParameter, WrongType, as_int, padding_value
 from ..usercode.conventions import CONVENTIONS
 from ..usercode.discover import check_target
+from ..usercode.layout import check_layout
 from ..usercode.limits import default_memory_limit, format_bytes
 from ..usercode.protocol import BUILTIN
 from .normwise import ELEMENTWISE, PASS_RULES
@@ -41,7 +42,8 @@ class Case:
     memory_limit (GiB) and timeout (seconds, inf for none) bound a user layer's process;
     only (a comma list of y, dX, dW, db) judges those tensors alone; rule is the pass rule,
     elementwise or normwise (check/normwise.py); inputs an .npz file of the user's own x (and
-    W, b, dy: check/inputs.py), or "arrays" when the API was given them.
+    W, b, dy: check/inputs.py), or "arrays" when the API was given them. layout (`x=NLC,W=KIO`)
+    is the axes the layer takes its tensors in (`usercode.layout`; None: found by measurement).
     """
 
     in_channels: int = 8
@@ -68,6 +70,7 @@ class Case:
     timeout: float = 60.0
     memory_limit: float | None = None
     only: str | None = None
+    layout: str | None = None
 
     @cached_property
     def spec(self) -> ConvSpec:
@@ -119,6 +122,10 @@ class Case:
                 ) from None
             raise
         self.output_length  # noqa: B018 (checks the length rules)
+        if self.layout is not None and self.impl == BUILTIN:
+            raise InvalidParameter(
+                "layout", f"layout={self.layout!r}: for a user's layer (--impl); ours is torch's"
+            )
         if (self.atol is None) != (self.rtol is None):
             given, missing = ("atol", "rtol") if self.rtol is None else ("rtol", "atol")
             raise InvalidParameter(missing, f"{given} needs {missing}: give both or neither")
@@ -143,7 +150,7 @@ class Case:
 
         How the case runs (impl, convention, timeout, memory limit) is not part of it; the
         device, TF32, an explicit tolerance, the pass rule and the judged tensors are, when they
-        differ from the defaults.
+        differ from the defaults, and so are the inputs file and the layer's layout, when given.
         """
         parts = [
             f"in{self.in_channels}",
@@ -172,6 +179,8 @@ class Case:
             parts.append("only-" + self.only.replace(",", "-"))
         if self.inputs is not None:
             parts.append("inputs-" + Path(self.inputs).stem)
+        if self.layout is not None:
+            parts.append("layout-" + self.layout.replace("=", "").replace(",", "-"))
         return "-".join(parts)
 
     def __str__(self) -> str:
@@ -275,6 +284,7 @@ RULES: dict[str, Rule] = {
     "timeout": _number(0, strict=True, optional=False, infinite=True),
     "memory_limit": _number(0, strict=True, optional=True, infinite=False),
     "only": _tensors,
+    "layout": check_layout,
 }
 
 

@@ -70,6 +70,7 @@ class CaseResult:
     convention: str | None = None
     layer_output: str = ""
     seconds: float = 0.0
+    layout: str | None = None  # the axes the user's layer took its tensors in
 
     @property
     def id(self) -> str:
@@ -110,6 +111,7 @@ class CaseResult:
             "convention": self.convention,
             "layer_output": self.layer_output,
             "seconds": round(self.seconds, 4),
+            "layout": self.layout,
         }
 
 
@@ -187,6 +189,7 @@ def from_record(record: Any) -> CaseResult:
         convention=record.get("convention"),
         layer_output=_optional(record, "layer_output", str),
         seconds=float(_optional(record, "seconds", (int, float)) or 0.0),
+        layout=record["layout"] if isinstance(record.get("layout"), str) else None,
     )
 
 

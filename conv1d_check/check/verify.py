@@ -15,6 +15,7 @@ from ..nn.spec import InvalidParameter
 from ..usercode import consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
+from ..usercode.layout import parse
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
 from . import normwise, scales, torch_side
 from .case import Case
@@ -28,7 +29,7 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     """The case's layer on its tensors: ours in this process, a user's in a child process."""
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
-    job = Job(case.impl, case.convention, case.spec)
+    job = Job(case.impl, case.convention, case.spec, case.layout)
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
@@ -51,6 +52,7 @@ def run_case(case: Case, given: Tensors | None = None) -> CaseResult:
         notes=run.notes,
         convention=run.convention,
         layer_output=run.printed,
+        layout=run.layout,
     )
     if run.status == RunStatus.OK:
         judge(result, tensors, run)
@@ -84,6 +86,8 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         result.torch_errors[name] = normwise.judge(theirs[name], expected, allowance, bound)
         actual = run.tensors.get(name)
         problem = _shape_or_dtype_problem(name, actual, expected, case.dtype)
+        if problem and actual is not None and actual.shape != expected.shape and run.layout:
+            problem += _in_layer_shape(name, expected.shape, run.layout)
         if actual is None:
             result.missing[name] = "not implemented" if run.unimplemented else "not given"
             problem = (
@@ -102,16 +106,32 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
         evidence = Evidence(case, tensors, run.tensors, truth, run.initial)
         wrong = {n for n, _ in problems} | set(failed)
         result.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
-        result.where = {name: strips(evidence, name) for name in failed}
+        result.where = {name: _in_layer_axes(strips(evidence, name), name, run) for name in failed}
         if case.impl != BUILTIN and not run.unimplemented:
             result.consistency = _consistency(case, tensors, run)
             result.diagnosis += consistency_words(result.consistency, wrong)
     result.diagnosis += _torch_drift(result.torch_errors)
 
 
+def _in_layer_shape(name: str, shape: tuple[int, ...], layout: str) -> str:
+    """The shape expected, in the axes of a layer that keeps its own: ' (x=NLC,W=KIO: (…))'."""
+    order = parse(layout).axes(name)
+    if len(order) != len(shape) or order == sorted(order):
+        return ""
+    return f" ({layout}: {tuple(shape[i] for i in order)} in the layer's axes)"
+
+
+def _in_layer_axes(found: dict[str, str], name: str, run: LayerRun) -> dict[str, str]:
+    """A tensor's strips, one per axis, in the order of the layer's own axes."""
+    if not run.layout or len(found) != len(order := parse(run.layout).axes(name)):
+        return found
+    labels = list(found)
+    return {labels[i]: found[labels[i]] for i in order}
+
+
 def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
     """Whether each of the layer's gradients is the gradient of its own forward."""
-    job = Job(case.impl, case.convention or run.convention, case.spec)
+    job = Job(case.impl, case.convention or run.convention, case.spec, case.layout or run.layout)
     measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}

@@ -16,6 +16,7 @@ from ..check.case import FIELDS, Case, check_field
 from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
+from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
 from .common import UsageError, exit_code, usage
 
 HELP = (
@@ -146,6 +147,10 @@ def check_command(
             help="seed, mytorch, layer or functional (default: detected).",
             rich_help_panel=UNDER_TEST,
         ),
+    ] = None,
+    layout: Annotated[
+        str | None,
+        typer.Option(metavar="x=NLC,W=KIO", help=LAYOUT_HELP, rich_help_panel=UNDER_TEST),
     ] = None,
     timeout: Annotated[
         float,

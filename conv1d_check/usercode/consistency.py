@@ -16,6 +16,7 @@ import numpy as np
 
 from ..nn.spec import ConvSpec
 from .conventions import CONVENTIONS
+from .layout import TORCH, parse
 from .protocol import Tensors
 
 SEED = 20_240_229  # of the directions: fixed, so that both sides draw the same
@@ -41,9 +42,13 @@ def perturbed(tensors: Tensors) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return found
 
 
-def measure(target: Any, convention: str, spec: ConvSpec, tensors: Tensors) -> dict:
-    """In the worker: for each input, <dy, f(+) − f(−)> and the sum of its terms' magnitudes."""
-    forward = CONVENTIONS[convention].forward_function(target, spec, tensors)
+def measure(
+    target: Any, convention: str, spec: ConvSpec, tensors: Tensors, layout: str | None = None
+) -> dict:
+    """In the worker: for each input, <dy, f(+) − f(−)> and the sum of its terms' magnitudes,
+    the layer taking its tensors in `layout` (None: torch's)."""
+    layout_ = TORCH if layout is None else parse(layout)
+    forward = CONVENTIONS[convention].forward_function(target, spec, tensors, layout_)
     dy = tensors["dy"].astype(np.float64)
     base = {"x": tensors["x"], "W": tensors["W"], "b": tensors.get("b")}
     if base["b"] is None:

@@ -10,7 +10,8 @@
 - functional: a module with `forward(x, w, b, stride, ...) -> (y, cache)` and
   `backward(dy, cache) -> (dx, dw, db)`.
 
-Each adapter builds the layer for a case, drives forward and backward on the case's tensors,
+Each adapter builds the layer for a case, drives forward and backward on the case's tensors
+in the layer's layout (given, or found by `layout.settle` from one forward pass per candidate),
 and names what came back; a new convention is one more class in `CONVENTIONS`.
 """
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..nn.spec import ConvSpec
 from . import storage
+from .layout import TORCH, Layout, settle
 from .naming import (
     BIAS_NAMES,
     GRADIENT_NAMES,
@@ -32,7 +34,9 @@ from .naming import (
     X_NAMES,
     arguments,
     parameters,
+    refuse_other_layers,
     refuse_unsupported,
+    required,
 )
 from .protocol import Tensors, Unusable
 
@@ -47,18 +51,8 @@ class Driven(NamedTuple):
     layer: Any
     notes: list[str]
     unimplemented: str | None = None
-
-
-# Classes that are layers, but not 1-D convolutions: name fragment -> what they are.
-OTHER_LAYERS = {
-    "conv2d": "a 2-D convolution",
-    "conv3d": "a 3-D convolution",
-    "transpose": "a transposed convolution",
-    "deconv": "a transposed convolution",
-    "downsample": "a downsampling layer",
-    "upsample": "an upsampling layer",
-    "pool": "a pooling layer",
-}
+    layout: Layout = TORCH  # the axes the layer takes its tensors in
+    regrouped: bool = False  # it keeps W's elements in a shape of its own
 
 
 class Convention:
@@ -68,27 +62,54 @@ class Convention:
     # The order in which backward returns several gradients; None: told apart by their shapes.
     return_order: ClassVar[tuple[str, ...] | None] = None
 
-    def drive(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Driven:
-        """Build the layer for `spec`, forward x and backward dy (tensors: x, W, b, dy)."""
+    def drive(
+        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: str | None = None
+    ) -> Driven:
+        """Build the layer for `spec`, forward x and backward dy (tensors: x, W, b, dy, ours),
+        in `layout` (as `--layout` gives it; None: found, see `layout.settle`)."""
+        return settle(
+            lambda found: self.run(target, spec, tensors, found),
+            lambda found: self.attempt(target, spec, tensors, found),
+            spec,
+            tensors,
+            layout,
+        )
+
+    def run(self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout) -> Driven:
+        """Build the layer, forward x and backward dy in `layout`: results as ours."""
         raise NotImplementedError
 
-    def again(self, layer: Any, tensors: Tensors) -> Driven:
+    def attempt(
+        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout
+    ) -> tuple[np.ndarray, bool]:
+        """One forward on a fresh layer in `layout`: y (ours), and whether W was regrouped."""
+        return self.forward_function(target, spec, tensors, layout)(
+            tensors["x"], tensors["W"], storage.bias_or_zeros(tensors)
+        ), False
+
+    def again(self, layer: Any, tensors: Tensors, layout: Layout = TORCH) -> Driven:
         """Forward and backward once more on the same instance."""
         raise NotImplementedError
 
-    def forward_function(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Forward:
-        """y as a function of (x, W, b), computed by the layer: its own forward alone."""
+    def forward_function(
+        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout = TORCH
+    ) -> Forward:
+        """y as a function of (x, W, b), computed by the layer: its own forward alone (all
+        three ours, y too; the layer gets them in `layout`)."""
         raise NotImplementedError
 
-    def name_results(self, returned: Any, tensors: Tensors) -> dict[str, Any]:
+    def name_results(self, returned: Any, tensors: Tensors, layout: Layout) -> dict[str, Any]:
         """Name what backward returned: a lone array is dX; several come in `return_order`,
-        or are told apart by their shapes where they differ, else taken as (dX, dW, db)."""
-        if _shape(returned) == tensors["x"].shape:  # dX alone, an array or nested lists
+        or are told apart by their shapes (in the layer's layout) where they differ, else taken
+        as (dX, dW, db)."""
+        x_shape = layout.data(tensors["x"]).shape
+        if _shape(returned) == x_shape:  # dX alone, an array or nested lists
             return {"dX": returned}
         items = list(returned) if isinstance(returned, tuple | list) else [returned]
         if len(items) == 1:
             return {"dX": items[0]}
-        shapes = {"dX": tensors["x"].shape, "dW": tensors["W"].shape, "db": tensors["W"].shape[:1]}
+        W = tensors["W"]
+        shapes = {"dX": x_shape, "dW": layout.weights(W).shape, "db": W.shape[:1]}
         by_shape = {k: item for item in items for k, s in shapes.items() if np.shape(item) == s}
         if self.return_order is None and len(by_shape) == len(items):
             return by_shape
@@ -113,33 +134,39 @@ def _wanted(tensors: Tensors) -> tuple[str, ...]:
     return ("dX", "dW", "db") if "b" in tensors else ("dX", "dW")
 
 
-def _refuse_other_layers(target: Any) -> None:
-    """A Conv2d, a ConvTranspose1d or a Downsample1d is no Conv1d: say so in one sentence."""
-    name = getattr(target, "__name__", type(target).__name__)
-    for fragment, what in OTHER_LAYERS.items():
-        if fragment in name.lower():
-            raise Unusable(
-                f"{name} looks like {what}, not a 1-D convolution: conv1d-check checks Conv1d "
-                "layers (point --impl at your Conv1d class)"
-            )
-
-
 class Layer(Convention):
     """A stateful object built by parameter names, its weights and gradients as attributes."""
 
     name = "layer"
 
-    def drive(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Driven:
-        _refuse_other_layers(target)
+    def drive(
+        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: str | None = None
+    ) -> Driven:
+        refuse_other_layers(target)
+        return super().drive(target, spec, tensors, layout)
+
+    def run(self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout) -> Driven:
         layer = self.build(target, spec, tensors)
-        initial = storage.read_weights(layer, tensors)
-        return self.again(layer, tensors)._replace(initial=initial)
+        initial = storage.read_weights(layer, tensors, layout)
+        return self.again(layer, tensors, layout)._replace(initial=initial)
+
+    def attempt(
+        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout
+    ) -> tuple[np.ndarray, bool]:
+        layer = self.build(target, spec, tensors)
+        storage.make_weights(layer, _forward(layer), layout.data(tensors["x"]))
+        kept = storage.put_weights(layer, tensors, layout)
+        y = _forward(layer)(layout.data(tensors["x"]).copy())
+        return layout.data(np.asarray(y, dtype=np.float64)), "W" in kept
 
     def build(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Any:
         """A fresh instance; init callbacks, where taken, hand it the case's weights."""
         params = parameters(target)
         kwargs, taken = arguments(params, spec)
-        missing = {"in_channels", "out_channels", "kernel_size"} - taken
+        # A lazy layer learns C_in at its first forward: its constructor has no name for it.
+        missing = {"out_channels", "kernel_size"} - taken
+        if "in_channels" not in taken and required(params, kwargs):
+            missing.add("in_channels")
         if missing:
             raise Unusable(
                 f"cannot tell which constructor parameters are {', '.join(sorted(missing))} "
@@ -152,23 +179,25 @@ class Layer(Convention):
             kwargs["bias_init_fn"] = lambda *shape: storage.bias_or_zeros(tensors).copy()
         return target(**kwargs)
 
-    def again(self, layer: Any, tensors: Tensors) -> Driven:
-        notes: list[str] = []
-        layouts = storage.put_weights(layer, tensors)
-        notes += storage.layout_notes(layouts, tensors)
-        x, dy = tensors["x"].copy(), tensors["dy"].copy()
+    def again(self, layer: Any, tensors: Tensors, layout: Layout = TORCH) -> Driven:
+        notes = storage.make_weights(layer, _forward(layer), layout.data(tensors["x"]))
+        layouts = storage.put_weights(layer, tensors, layout)
+        notes += storage.layout_notes(layouts, tensors, layout)
+        x, dy = layout.data(tensors["x"]).copy(), layout.data(tensors["dy"]).copy()
         returned_y = _forward(layer)(x)
-        y = storage.as_array("y", returned_y, notes)
-        storage.confirm_weights(layer, tensors)
+        theirs_y = storage.as_array("y", returned_y, notes)
+        storage.confirm_weights(layer, tensors, layout)
+        how = {"layout": layout, "regrouped": "W" in layouts}
+        y = layout.data(theirs_y)
         backward = getattr(layer, "backward", None)
         if backward is None:
-            return Driven({"y": y}, {}, layer, notes, "the layer has no backward method")
+            return Driven({"y": y}, {}, layer, notes, "the layer has no backward method", **how)
         try:
             returned = backward(dy)
         except NotImplementedError as error:
             why = f"its backward raised NotImplementedError{f': {error}' if str(error) else ''}"
-            return Driven({"y": y}, {}, layer, notes, why)
-        found = self.name_results(returned, tensors)
+            return Driven({"y": y}, {}, layer, notes, why, **how)
+        found = self.name_results(returned, tensors, layout)
         for key, names in GRADIENT_NAMES.items():
             if found.get(key) is None:
                 found[key] = storage.gradient_attribute(layer, key, names)
@@ -176,24 +205,28 @@ class Layer(Convention):
         for key in _wanted(tensors):
             array = storage.as_array(key, found.get(key), notes)
             if array is not None:
-                results[key] = storage.in_our_shape(key, array, layouts, tensors)
-        notes += _changed_in_place(
-            returned_y, y, {"x": (x, tensors["x"]), "dy": (dy, tensors["dy"])}
-        )
-        return Driven(results, {}, layer, notes)
+                results[key] = storage.in_our_shape(key, array, layouts, tensors, layout)
+        given = {"x": (x, tensors["x"]), "dy": (dy, tensors["dy"])}
+        notes += _changed_in_place(returned_y, theirs_y, given, layout)
+        return Driven(results, {}, layer, notes, **how)
 
-    def forward_function(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Forward:
+    def forward_function(
+        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout = TORCH
+    ) -> Forward:
         layer = self.build(target, spec, tensors)
+        storage.make_weights(layer, _forward(layer), layout.data(tensors["x"]))
 
         def forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-            storage.put_weights(layer, tensors | {"W": W, "b": b})
-            return np.array(_forward(layer)(x.copy()), dtype=np.float64)
+            storage.put_weights(layer, tensors | {"W": W, "b": b}, layout)
+            y = np.array(_forward(layer)(layout.data(x).copy()), dtype=np.float64)
+            return layout.data(y)
 
         return forward
 
 
-def _changed_in_place(returned_y: Any, y: np.ndarray, inputs: dict) -> list[str]:
-    """Notes on buffers the layer changed after the fact: its y by backward, its inputs."""
+def _changed_in_place(returned_y: Any, y: np.ndarray, inputs: dict, layout: Layout) -> list[str]:
+    """Notes on buffers the layer changed after the fact: its y by backward, its inputs
+    (given in `layout`, beside ours)."""
     notes = []
     if isinstance(returned_y, np.ndarray) and not np.array_equal(returned_y, y, equal_nan=True):
         notes.append(
@@ -201,7 +234,7 @@ def _changed_in_place(returned_y: Any, y: np.ndarray, inputs: dict) -> list[str]
             "y is judged as forward returned it"
         )
     for name, (given, original) in inputs.items():
-        if not np.array_equal(given, original, equal_nan=True):
+        if not np.array_equal(given, layout.data(original), equal_nan=True):
             notes.append(f"the layer changed its input {name} in place")
     return notes
 
@@ -239,33 +272,42 @@ class Functional(Convention):
     name = "functional"
     return_order = ("dX", "dW", "db")
 
-    def drive(self, module: ModuleType, spec: ConvSpec, tensors: Tensors) -> Driven:
+    def run(self, module: ModuleType, spec: ConvSpec, tensors: Tensors, layout: Layout) -> Driven:
         notes: list[str] = []
-        forward, kwargs, _ = self.arguments(module, spec, tensors)
+        forward, kwargs, _ = self.arguments(module, spec, tensors, layout)
         returned = forward(**kwargs)
         pair = isinstance(returned, tuple) and len(returned) == 2
         y, cache = returned if pair else (returned, None)
-        y = storage.as_array("y", y, notes)
+        y = layout.data(storage.as_array("y", y, notes))
         backward = _pick(module, "backward", required=False)
         if backward is None:
-            return Driven({"y": y}, {}, None, notes, "the module has no backward function")
+            why = "the module has no backward function"
+            return Driven({"y": y}, {}, None, notes, why, layout)
         try:
-            grads = backward(tensors["dy"].copy(), cache)
+            grads = backward(layout.data(tensors["dy"]).copy(), cache)
         except NotImplementedError:
-            return Driven({"y": y}, {}, None, notes, "its backward raised NotImplementedError")
-        found = self.name_results(grads, tensors)
-        gradients = {k: storage.as_array(k, found.get(k), notes) for k in _wanted(tensors)}
-        results = {"y": y} | {k: g for k, g in gradients.items() if g is not None}
-        return Driven(results, {}, None, notes)
+            why = "its backward raised NotImplementedError"
+            return Driven({"y": y}, {}, None, notes, why, layout)
+        found = self.name_results(grads, tensors, layout)
+        results = {"y": y}
+        for key in _wanted(tensors):
+            array = storage.as_array(key, found.get(key), notes)
+            if array is not None:
+                results[key] = storage.in_our_shape(key, array, {}, tensors, layout)
+        return Driven(results, {}, None, notes, layout=layout)
 
-    def arguments(self, module: ModuleType, spec: ConvSpec, tensors: Tensors):
-        """The module's forward, the keyword arguments that run it on the case, and the names
-        its x, W and b go by."""
+    def arguments(self, module: ModuleType, spec: ConvSpec, tensors: Tensors, layout: Layout):
+        """The module's forward, the keyword arguments that run it on the case (x and W in
+        `layout`), and the names its x, W and b go by."""
         forward = _pick(module, "forward")
         params = parameters(forward)
         kwargs, taken = arguments(params, spec)
         refuse_unsupported(spec, taken, f"{forward.__name__}()")
-        inputs = {"x": tensors["x"], "W": tensors["W"], "b": storage.bias_or_zeros(tensors)}
+        inputs = {
+            "x": layout.data(tensors["x"]),
+            "W": layout.weights(tensors["W"]),
+            "b": storage.bias_or_zeros(tensors),
+        }
         names = {}
         for key, candidates in (("x", X_NAMES), ("W", WEIGHT_NAMES), ("b", BIAS_NAMES)):
             name = next((n for n in candidates if n in params and n not in kwargs), None)
@@ -274,14 +316,20 @@ class Functional(Convention):
             kwargs[name], names[key] = inputs[key].copy(), name
         return forward, kwargs, names
 
-    def forward_function(self, module: ModuleType, spec: ConvSpec, tensors: Tensors) -> Forward:
-        forward, kwargs, names = self.arguments(module, spec, tensors)
+    def forward_function(
+        self, module: ModuleType, spec: ConvSpec, tensors: Tensors, layout: Layout = TORCH
+    ) -> Forward:
+        forward, kwargs, names = self.arguments(module, spec, tensors, layout)
 
         def run(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-            given = {names["x"]: x.copy(), names["W"]: W.copy(), names["b"]: b.copy()}
+            given = {
+                names["x"]: layout.data(x).copy(),
+                names["W"]: layout.weights(W).copy(),
+                names["b"]: b.copy(),
+            }
             returned = forward(**(kwargs | given))
             y = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
-            return np.array(y, dtype=np.float64)
+            return layout.data(np.array(y, dtype=np.float64))
 
         return run
 
@@ -305,9 +353,11 @@ def detect(target: Any) -> str:
     return Seed.name if len(params) == len(required) == 4 else Layer.name
 
 
-def accumulation_note(convention: str, layer: Any, tensors: Tensors, first: Tensors) -> str | None:
+def accumulation_note(
+    convention: str, layer: Any, layout: Layout, tensors: Tensors, first: Tensors
+) -> str | None:
     """Whether dW adds up when the same instance runs backward again, as torch's .grad does."""
-    second = CONVENTIONS[convention].again(layer, tensors).tensors.get("dW")
+    second = CONVENTIONS[convention].again(layer, tensors, layout).tensors.get("dW")
     dW = first.get("dW")
     if dW is None or second is None or dW.shape != second.shape or not dW.any():
         return None

@@ -35,6 +35,7 @@ class Job:
     impl: str
     convention: str | None
     spec: ConvSpec
+    layout: str | None = None  # the axes it takes its tensors in (None: found by measurement)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class LayerRun:
     initial: the weights W and b the layer built for itself, before ours were put in.
     printed: what it wrote on stdout and stderr.
     unimplemented: why the layer gave no gradients at all (no backward, NotImplementedError).
+    layout: the axes the layer took its tensors in (`usercode.layout`), given or found.
     """
 
     tensors: Tensors = field(default_factory=dict)
@@ -56,6 +58,7 @@ class LayerRun:
     printed: str = ""
     initial: Tensors = field(default_factory=dict)
     unimplemented: str | None = None
+    layout: str | None = None
 
 
 class Unsupported(Exception):

@@ -74,7 +74,7 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
             loaded[job.impl] = discover.load(job.impl)
         target = loaded[job.impl]
         convention = job.convention or detect(target)
-        driven = CONVENTIONS[convention].drive(target, job.spec, tensors)
+        driven = CONVENTIONS[convention].drive(target, job.spec, tensors, job.layout)
     except Unsupported as error:
         return LayerRun(status=RunStatus.SKIP, convention=convention, message=str(error)), None
     except Unusable as error:
@@ -89,15 +89,18 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
         notes=driven.notes,
         initial=driven.initial,
         unimplemented=driven.unimplemented,
+        layout=str(driven.layout),
     )
-    return run, (convention, driven.layer) if driven.layer is not None else None
+    again = (convention, driven.layer, driven.layout)
+    return run, again if driven.layer is not None else None
 
 
 def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
     """The consistency check's measurements, or why they could not be made."""
     try:
         target = loaded.get(job.impl) or discover.load(job.impl)
-        return consistency.measure(target, job.convention or detect(target), job.spec, tensors)
+        convention = job.convention or detect(target)
+        return consistency.measure(target, convention, job.spec, tensors, job.layout)
     except BaseException as error:
         return describe(error)
 
