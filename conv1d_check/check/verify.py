@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..usercode import consistency
+from ..usercode import byvalue, consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
@@ -27,7 +27,7 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     """The case's layer on its tensors: ours in this process, a user's in a child process."""
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
-    job = Job(case.impl, case.convention, case.spec)
+    job = Job(case.impl, case.convention, case.spec, byvalue.payload(case.impl))
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
@@ -95,7 +95,7 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
 
 def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
     """Whether each of the layer's gradients is the gradient of its own forward."""
-    job = Job(case.impl, case.convention or run.convention, case.spec)
+    job = Job(case.impl, case.convention or run.convention, case.spec, byvalue.payload(case.impl))
     measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}
