@@ -77,7 +77,9 @@ def check(
     timeout : seconds the layer may take (inf: none); memory_limit: GiB it may use.
     only : a comma list of the tensors to judge, of "y,dX,dW,db".
 
-    Returns the CaseResult. Invalid parameters raise InvalidParameter (a ValueError; a
+    Returns the CaseResult, with the case's arrays (`result.arrays`: x, W, b, dy and, per
+    tensor, truth_, layer_, error_ and allowed_; `result.save(path)` writes them).
+    Invalid parameters raise InvalidParameter (a ValueError; a
     TypeError too for a value of the wrong type); a missing GPU raises DeviceUnavailable.
     Nothing else raises: the layer's own failures are the result's.
     """
@@ -87,7 +89,7 @@ def check(
     case = replace(case or Case(), **given).validate()
     check_device(case.device)
     with one_thread():
-        return run_case(case)
+        return run_case(case, keep=True)
 
 
 def _asserting(checker: Callable[P, CaseResult]) -> Callable[P, CaseResult]:

@@ -31,8 +31,9 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
-def run_case(case: Case) -> CaseResult:
-    """Run a valid case and judge it; the layer's failures are the result's, never raised."""
+def run_case(case: Case, keep: bool = False) -> CaseResult:
+    """Run a valid case and judge it; the layer's failures are the result's, never raised.
+    With `keep`, the result holds the case's arrays (CaseResult.arrays)."""
     start = time.perf_counter()
     tensors = make_tensors(case)
     run = run_layer(case, tensors)
@@ -43,15 +44,17 @@ def run_case(case: Case) -> CaseResult:
         notes=run.notes,
         convention=run.convention,
         layer_output=run.printed,
+        arrays=dict(tensors) if keep else {},
     )
     if run.status == RunStatus.OK:
-        judge(result, tensors, run)
+        judge(result, tensors, run, keep)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
-    """Compare the layer's tensors and torch's with the truth; fill in `result`."""
+def judge(result: CaseResult, tensors: Tensors, run: LayerRun, keep: bool = False) -> None:
+    """Compare the layer's tensors and torch's with the truth; fill in `result` (and its
+    arrays, with `keep`)."""
     case = result.case
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
     truth = torch_side.oracle(*args)
@@ -77,6 +80,8 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
             problems.append((name, problem))
         if actual is not None and actual.shape == expected.shape:
             result.errors[name] = compare(actual, expected, allowance)
+        if keep:
+            result.arrays |= kept_arrays(name, actual, expected, allowance.allowed)
     failed = [name for name, e in result.errors.items() if not e.passed]
     result.status = Status.FAIL if problems or failed else Status.PASS
     result.message = "\n".join(
@@ -91,6 +96,22 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
             result.consistency = _consistency(case, tensors, run)
             result.diagnosis += consistency_words(result.consistency, wrong)
     result.diagnosis += _torch_drift(result.torch_errors)
+
+
+def kept_arrays(
+    name: str, actual: np.ndarray | None, expected: np.ndarray, allowed: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Tensor `name`'s arrays, each in its shape: truth_, layer_ (when it gave a numeric one),
+    error_ = |layer - truth| (when the shapes agree) and allowed_, each element's allowance."""
+    kept = {
+        f"truth_{name}": expected,
+        f"allowed_{name}": np.broadcast_to(allowed, expected.shape).copy(),
+    }
+    if actual is not None and actual.dtype.kind in "biuf":
+        kept[f"layer_{name}"] = actual
+        if actual.shape == expected.shape:
+            kept[f"error_{name}"] = np.abs(actual.astype(np.float64) - expected)
+    return kept
 
 
 def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:

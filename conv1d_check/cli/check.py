@@ -16,6 +16,7 @@ from ..check.case import FIELDS, Case, check_field
 from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
+from . import pictures
 from .common import UsageError, emit, exit_code, usage
 
 HELP = (
@@ -260,6 +261,9 @@ def check_command(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    save: pictures.SAVE = None,
+    html: pictures.HTML = None,
+    map_axes: pictures.MAP = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -326,6 +330,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         if params[name] is not None:
             check_writable(params[name], _flag(ctx, name))
             plan.refuse_overwriting(the_plan, name, params[name])
+    axes = pictures.check_options(params, the_plan.inputs)
     try:
         for device in sorted({entry.case.device for entry in the_plan.entries} - {"cpu"}):
             check_device(device)
@@ -360,6 +365,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         junit=params["junit"],
         markdown=params["markdown"],
     )
+    pictures.write(run, len(the_plan.entries) == 1, params, axes, command_line)
     if run.interrupted and params["json_output"]:
         typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)
     return run
