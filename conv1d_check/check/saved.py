@@ -2,8 +2,8 @@
 `numpy.load(path, allow_pickle=False)`.
 
 One case: its arrays by name (x, W, b, dy; truth_T, layer_T, error_T, allowed_T per tensor T)
-and `id`, the case's id. Several (a sweep's failure groups' smallest cases): each name prefixed
-with the case's place, `case1_x`, `case2_error_dW`..., and `ids` in that order.
+and `id`, the case's id. A sweep (its failure groups' smallest cases, none if none failed):
+each name prefixed with the case's place, `case1_x`, `case2_error_dW`..., and `ids` in order.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from .result import CaseResult
 
 
-def save(path: str | Path, results: Sequence[CaseResult]) -> None:
-    """Write the kept arrays of `results` (one or more) to `path`."""
-    if len(results) == 1:
+def save(path: str | Path, results: Sequence[CaseResult], *, sweep: bool = False) -> None:
+    """Write the kept arrays of one case's result, or of a sweep's `results`, to `path`."""
+    if not sweep:
         arrays = {"id": np.array(results[0].id), **results[0].arrays}
     else:
         arrays = {"ids": np.array([r.id for r in results], dtype=str)}

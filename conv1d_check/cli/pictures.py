@@ -65,7 +65,7 @@ def check_options(params: dict, inputs: list[Path]) -> tuple[str, str] | None:
     axes = tuple(a.strip() for a in params["map_axes"].split(","))
     if len(axes) != 2 or len(set(axes)) != 2 or not set(axes) <= set(FIELDS):
         raise UsageError(
-            f"--map {params['map']}: give two different parameters, as stride,kernel_size "
+            f"--map {params['map_axes']}: give two different parameters, as stride,kernel_size "
             f"(of: {', '.join(FIELDS)})"
         )
     if params["html"] is None:
@@ -89,7 +89,7 @@ def write(
     found = groups.group(run.results)
     kept = [_again(r) for r in (run.results[:1] if single else [g.smallest for g in found])]
     if params["save"] is not None:
-        save(params["save"], kept)
+        save(params["save"], kept, sweep=not single)
     if params["html"] is not None:
         page = html.document(run, found, kept, command, single=single, axes=axes)
         params["html"].write_text(page, encoding="utf-8")
