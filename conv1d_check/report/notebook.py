@@ -62,8 +62,13 @@ def img(png: bytes, alt: str = "heatmap") -> str:
 
 def _rendered(draw) -> tuple[str, str]:
     """What `draw(console)` prints, as plain text and as HTML with inline styles."""
-    console = Console(
-        record=True, width=WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor"
+    console = Console(  # recorded only: in Jupyter rich would also display every print
+        record=True,
+        width=WIDTH,
+        file=io.StringIO(),
+        force_terminal=True,
+        force_jupyter=False,
+        color_system="truecolor",
     )
     draw(console)
     html = console.export_html(inline_styles=True, code_format=PRE, clear=False)
