@@ -94,6 +94,16 @@ def test_a_weight_heatmap_is_out_channel_by_in_channel_and_tap():
     assert grid.shape == (2, 12) and grid[1, 2 * 4 + 3] == error[1, 2, 3]
 
 
+def test_a_large_grid_is_drawn_as_blocks_each_its_worst_element():
+    grid = np.zeros((3, 10))
+    grid[2, 9] = 5.0
+    grid[0, 1] = 2.0
+    blocks, steps = plots.pooled(grid, most=(2, 4))
+    assert steps == (2, 3) and blocks.tolist() == [[2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 5.0]]
+    assert plots.pooled(grid)[1] == (1, 1)
+    assert png_size(plots.heatmap("db", {"error_db": np.ones(5000), "allowed_db": np.ones(5000)}))
+
+
 def test_save_round_trips_and_the_truth_is_torchs(tmp_path):
     path = tmp_path / "case.npz"
     done = invoke("-n", 2, "--in", 2, "--out", 3, "-l", 9, "--save", path)
@@ -210,3 +220,30 @@ def test_a_browser_shows_the_reports_pictures(sweep, tmp_path):
     red = np.all(np.abs(pixels - (0.70, 0.02, 0.15)) < 0.08, axis=-1).sum()  # coolwarm's top
     green = np.all(np.abs(pixels - (0.79, 0.95, 0.79)) < 0.03, axis=-1).sum()  # passed cells
     assert red > 20_000 and green > 2_000, (red, green)  # heatmaps and map drawn, not blank
+
+
+def test_in_jupyter_a_run_shows_its_groups_with_a_python_call_and_its_verdict(failing):
+    from conv1d_check.check.result import RunResult
+
+    passing = check(**SMALL)
+    bundle = RunResult([passing, failing], total=2, seconds=1.0)._repr_mimebundle_()
+    text = bundle["text/plain"].replace("\n", " ")
+    assert "FAIL 1 case(s): dX: matches a backward that ignores the stride" in text
+    call = "conv1d_check.check(in_channels=2, out_channels=3, batch=2, length=9, impl="
+    assert f"smallest: {call}{BROKEN!r})" in text
+    assert "FAIL: 2 case(s), 1 pass, 1 fail" in text and "<pre" in bundle["text/html"]
+    assert (
+        repr(RunResult([passing, failing], 2, 1.0)) == "RunResult(FAIL: 2 case(s), 1 pass, 1 fail)"
+    )
+
+
+def test_the_html_report_of_one_passing_case_is_its_table(tmp_path):
+    done = invoke("-n", 2, "--in", 2, "--out", 3, "-l", 9, "--html", tmp_path / "one.html")
+    assert done.exit_code == 0, done.output
+    page = Page()
+    page.feed((tmp_path / "one.html").read_text())
+    text = "".join(page.text)
+    assert (
+        "PASS" in text and "1 of 1 case(s): 1 pass" in text and text.count("PASS") == 6
+    )  # title, verdict, 4 rows
+    assert not [a for tag, a in page.tags if tag == "img"]  # nothing failed: no heatmap

@@ -19,6 +19,7 @@ from ..check.result import CaseResult, Status
 MISSING = "--html and the heatmaps need matplotlib: pip install 'conv1d-check[plot]'"
 FLOOR = 1e-3  # err/allowed shown at least this far below 1 (an exact element is at the floor)
 DPI = 100
+CELLS = (256, 1024)  # rows and columns a heatmap draws at most: more are drawn as blocks
 
 
 class NoMatplotlib(Exception):
@@ -61,6 +62,16 @@ def ratio_grid(name: str, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, st
     return ratio.reshape(1, -1), name, "", "out channel"
 
 
+def pooled(grid: np.ndarray, most: tuple[int, int] = CELLS) -> tuple[np.ndarray, tuple[int, int]]:
+    """`grid` (rows, columns) in blocks of (r, c) elements, each block its greatest element
+    (so the worst stays in sight), at most `most` blocks each way; and (r, c)."""
+    steps = [-(-n // m) for n, m in zip(grid.shape, most, strict=True)]
+    padded = np.pad(grid, [(0, -n % s) for n, s in zip(grid.shape, steps, strict=True)])
+    r, c = steps
+    blocks = padded.reshape(padded.shape[0] // r, r, padded.shape[1] // c, c)
+    return blocks.max(axis=(1, 3)), (r, c)
+
+
 def heatmap(name: str, arrays: dict[str, np.ndarray]) -> bytes:
     """The heatmap of tensor `name`'s err/allowed, as a PNG."""
     from matplotlib.colors import LogNorm
@@ -68,12 +79,20 @@ def heatmap(name: str, arrays: dict[str, np.ndarray]) -> bytes:
 
     plt = _pyplot()
     grid, title, rows, columns = ratio_grid(name, arrays)
+    grid, (down, across) = pooled(grid)
+    if down * across > 1:
+        title += f", each cell the worst of {down}×{across}"
     finite = grid[np.isfinite(grid)]
     reach = max(10.0, 1 / FLOOR, float(finite.max()) if finite.size else 10.0)
     shown = np.clip(grid, 1 / reach, reach)
     figure, axes = plt.subplots(figsize=(7, 3.2), dpi=DPI, layout="constrained")
     image = axes.imshow(
-        shown, aspect="auto", cmap="coolwarm", norm=LogNorm(1 / reach, reach), interpolation="none"
+        shown,
+        aspect="auto",
+        cmap="coolwarm",
+        norm=LogNorm(1 / reach, reach),
+        interpolation="none",
+        extent=(-0.5, grid.shape[1] * across - 0.5, grid.shape[0] * down - 0.5, -0.5),
     )
     axes.set(title=f"{title}: err/allowed", xlabel=columns, ylabel=rows)
     for axis in (axes.xaxis, axes.yaxis):
