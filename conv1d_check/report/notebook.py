@@ -19,14 +19,12 @@ WIDTH = 130  # columns of the rendered text: the table's eleven fit
 PRE = '<pre style="white-space: pre; overflow-x: auto; font-family: monospace">{code}</pre>'
 
 
-def case_bundle(result: CaseResult) -> dict[str, str | bytes]:
-    """text/plain and text/html of one case (and its worst heatmap as image/png)."""
+def case_bundle(result: CaseResult) -> dict[str, str]:
+    """text/plain and text/html of one case, its heatmaps inside the HTML (an image/png beside
+    it would be the whole view in a frontend that ranks pictures first)."""
     text, html = _rendered(lambda console: terminal.print_case(result, console))
-    pictures = plots.heatmaps(result)
-    bundle = {"text/plain": text, "text/html": html + "".join(map(img, pictures.values()))}
-    if pictures:
-        bundle["image/png"] = base64.b64encode(next(iter(pictures.values()))).decode()
-    return bundle
+    pictures = plots.heatmaps(result).values()
+    return {"text/plain": text, "text/html": html + "".join(map(img, pictures))}
 
 
 def run_bundle(run: RunResult) -> dict[str, str]:
