@@ -105,3 +105,34 @@ def test_the_source_of_a_cell_travels_into_the_workers_linecache():
 def test_a_label_from_another_process_is_refused_clearly():
     with pytest.raises(InvalidParameter, match="runs only in the Python process that gave it"):
         check(impl="value:Conv1D@0123456789ab")
+
+
+CELL = """
+import traceback
+
+import numpy as np
+
+
+class Cell:
+    def __init__(self, in_channel, out_channel, kernal_size, stride):
+        self.W = np.zeros((out_channel, in_channel, kernal_size))
+        self.b = np.zeros(out_channel)
+
+    def __call__(self, x):
+        traceback.print_stack(limit=1)  # the layer shows where it is
+        return np.zeros((x.shape[0], self.W.shape[0], 1))
+
+    def backward(self, dy):
+        raise NotImplementedError
+"""
+
+
+def test_a_traceback_in_the_worker_shows_the_cells_source_lines():
+    filename = "/tmp/ipykernel_21/cell7.py"  # as IPython names a cell; no such file on disk
+    linecache.cache[filename] = (len(CELL), None, CELL.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(CELL, filename, "exec"), namespace)
+    result = check(impl=namespace["Cell"], only="y", **SMALL)
+    assert result.status == "fail"
+    assert f'File "{filename}", line 13, in __call__' in result.layer_output
+    assert "traceback.print_stack(limit=1)  # the layer shows where it is" in result.layer_output

@@ -33,8 +33,9 @@ def as_impl(value: object) -> str:
     if isinstance(value, ModuleType):
         return _defining_file(value) or byvalue.register(value)
     if inspect.isclass(value):
-        path = _defining_file(sys.modules.get(value.__module__))
-        if path and "<locals>" not in value.__qualname__:
+        module = sys.modules.get(value.__module__)
+        path = _defining_file(module)
+        if path and _holds(module, value.__qualname__, value):
             return f"{path}:{value.__qualname__}"
         return byvalue.register(value)
     raise WrongImplType(
@@ -44,6 +45,15 @@ def as_impl(value: object) -> str:
 
 class WrongImplType(InvalidParameter, TypeError):
     """`impl` is none of the things that can name a layer."""
+
+
+def _holds(module: ModuleType, qualname: str, value: type) -> bool:
+    """`module` has `value` at `qualname` (a class made in a function, or by exec'd code that
+    only names the module, does not)."""
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found is value
 
 
 def _defining_file(module: ModuleType | None) -> str | None:
