@@ -5,6 +5,8 @@ import linecache
 import subprocess
 import sys
 import textwrap
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +138,12 @@ def test_a_traceback_in_the_worker_shows_the_cells_source_lines():
     assert result.status == "fail"
     assert f'File "{filename}", line 13, in __call__' in result.layer_output
     assert "traceback.print_stack(limit=1)  # the layer shows where it is" in result.layer_output
+
+
+def test_a_module_made_in_a_session_goes_by_value():
+    source = (Path(__file__).parent / "layers" / "correct_functional.py").read_text()
+    module = types.ModuleType("typed_in")  # no file, not in sys.modules: as built in a notebook
+    exec(compile(source, "<typed-in>", "exec"), module.__dict__)
+    result = check(impl=module, **SMALL)
+    assert result.status == "pass", result.message
+    assert result.case.impl.startswith("value:typed_in@") and result.convention == "functional"
