@@ -78,8 +78,8 @@ def check(
     only : a comma list of the tensors to judge, of "y,dX,dW,db".
 
     Returns the CaseResult, with the case's arrays (`result.arrays`: x, W, b, dy and, per
-    tensor, truth_, layer_, error_ and allowed_; `result.save(path)` writes them).
-    Invalid parameters raise InvalidParameter (a ValueError; a
+    tensor, truth_, layer_, error_ and allowed_; `result.save(path)` writes them). Invalid
+    parameters raise InvalidParameter (a ValueError; a
     TypeError too for a value of the wrong type); a missing GPU raises DeviceUnavailable.
     Nothing else raises: the layer's own failures are the result's.
     """
