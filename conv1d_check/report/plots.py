@@ -10,6 +10,7 @@ channel × (in channel, tap); db (C_out,) one row.
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,15 +36,13 @@ def available() -> bool:
     return True
 
 
-def _pyplot():
+def _figure(width: float, height: float):
+    """A matplotlib Figure of its own: no pyplot, so a notebook's own plotting is untouched."""
     if not available():
         raise NoMatplotlib(MISSING)
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def ratio_grid(name: str, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, str, str, str]:
@@ -77,7 +76,6 @@ def heatmap(name: str, arrays: dict[str, np.ndarray]) -> bytes:
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import MaxNLocator
 
-    plt = _pyplot()
     grid, title, rows, columns = ratio_grid(name, arrays)
     grid, (down, across) = pooled(grid)
     if down * across > 1:
@@ -85,7 +83,8 @@ def heatmap(name: str, arrays: dict[str, np.ndarray]) -> bytes:
     finite = grid[np.isfinite(grid)]
     reach = max(10.0, 1 / FLOOR, float(finite.max()) if finite.size else 10.0)
     shown = np.clip(grid, 1 / reach, reach)
-    figure, axes = plt.subplots(figsize=(7, 3.2), dpi=DPI, layout="constrained")
+    figure = _figure(7, 3.2)
+    axes = figure.subplots()
     image = axes.imshow(
         shown,
         aspect="auto",
@@ -102,7 +101,7 @@ def heatmap(name: str, arrays: dict[str, np.ndarray]) -> bytes:
     bar.set_ticks(
         [1 / reach, 1.0, reach], labels=[f"{1 / reach:.0e}", "1 (allowed)", f"{reach:.0e}"]
     )
-    return _png(figure, plt)
+    return _png(figure)
 
 
 def heatmaps(result: CaseResult) -> dict[str, bytes]:
@@ -122,17 +121,20 @@ def sweep_map(
     failing cases are in (groups numbered as listed), green when all that ran passed, grey
     when none ran; its text is failing/run.
     """
-    plt = _pyplot()
+    from matplotlib import colormaps
     from matplotlib.patches import Patch
 
     place = {id(r): number for number, members in enumerate(groups, 1) for r in members}
-    across, down = (sorted({_value(r, a) for r in results}, key=_order) for a in axes)
+    cells = defaultdict(list)
+    for result in results:
+        cells[tuple(getattr(result.case, a) for a in axes)].append(result)
+    across, down = (sorted({key[k] for key in cells}, key=_order) for k in (0, 1))
     colours = np.zeros((len(down), len(across)), dtype=int)  # 0 none ran, -1 passed, k group
-    figure, plot = plt.subplots(figsize=(1.2 + 0.7 * len(across), 1.2 + 0.5 * len(down)), dpi=DPI)
+    figure = _figure(min(20, 2.5 + 0.7 * len(across)), min(20, 1.2 + 0.5 * len(down)))
+    plot = figure.subplots()
     for row, low in enumerate(down):
         for column, value in enumerate(across):
-            cell = [r for r in results if (_value(r, axes[0]), _value(r, axes[1])) == (value, low)]
-            ran = [r for r in cell if r.status != Status.SKIP]
+            ran = [r for r in cells.get((value, low), []) if r.status != Status.SKIP]
             failing = [place[id(r)] for r in ran if id(r) in place]
             if failing:
                 colours[row, column] = max(set(failing), key=failing.count)
@@ -140,7 +142,7 @@ def sweep_map(
                 colours[row, column] = -1
             text = f"{len(failing)}/{len(ran)}" if ran else "-"
             plot.text(column, row, text, ha="center", va="center", fontsize=8)
-    palette = ["#c9f2c9", "#dddddd"] + [plt.cm.tab10(k % 10) for k in range(len(groups))]
+    palette = ["#c9f2c9", "#dddddd"] + [colormaps["tab10"](k % 10) for k in range(len(groups))]
     plot.imshow(colours + 1, cmap=_listed(palette), vmin=0, vmax=len(palette) - 1, aspect="auto")
     plot.set_xticks(range(len(across)), [str(v) for v in across])
     plot.set_yticks(range(len(down)), [str(v) for v in down])
@@ -148,8 +150,7 @@ def sweep_map(
     names = ["all passed", "none ran"] + [f"group {k}" for k in range(1, len(groups) + 1)]
     handles = [Patch(color=c, label=n) for c, n in zip(palette, names, strict=True)]
     plot.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    figure.set_layout_engine("constrained")
-    return _png(figure, plt)
+    return _png(figure)
 
 
 def _listed(colours: list):
@@ -158,16 +159,11 @@ def _listed(colours: list):
     return ListedColormap(colours)
 
 
-def _value(result: CaseResult, name: str) -> object:
-    return getattr(result.case, name)
-
-
 def _order(value: object) -> tuple:
     return (0, value, "") if isinstance(value, int | float) else (1, 0, str(value))
 
 
-def _png(figure, plt) -> bytes:
+def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    plt.close(figure)
     return buffer.getvalue()
