@@ -23,14 +23,9 @@ from pathlib import Path
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-import cloudpickle
-
 from ..nn.spec import InvalidParameter
 
 PREFIX = "value:"
-INSTALLED = tuple(
-    {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
 _payloads: dict[str, bytes] = {}  # label -> pickle, for this process's lifetime
 
 
@@ -70,10 +65,14 @@ def load(data: bytes) -> Any:
 
 def _dumps(value: object, module: ModuleType | None) -> bytes:
     """Pickled by value, and so is what it uses from its own file (a test file's helpers,
-    say), which the worker may not be able to import; installed modules go by reference."""
+    say), which the worker may not be able to import; installed modules go by reference.
+    cloudpickle is imported here: the command line never needs it."""
+    import cloudpickle
+
+    installed = tuple(sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib"))
     path = getattr(module, "__file__", None)
     by_value = (
-        path is not None and not path.startswith(INSTALLED) and module.__name__ in sys.modules
+        path is not None and not path.startswith(installed) and module.__name__ in sys.modules
     )
     by_value = by_value and module.__name__ not in cloudpickle.list_registry_pickle_by_value()
     if by_value:
