@@ -65,6 +65,7 @@ def test_in_jupyter_a_passing_result_is_the_table_with_pass():
     assert bundle["text/plain"].count("PASS") == 4 and "FAIL" not in bundle["text/plain"]
     assert bundle["text/html"].startswith("<pre") and "err/allowed" in bundle["text/html"]
     assert "<img" not in bundle["text/html"]
+    assert check(**SMALL)._repr_html_() == bundle["text/html"]  # for frontends that ask only this
 
 
 def test_in_jupyter_a_failing_result_shows_fail_the_diagnosis_and_a_heatmap(failing):

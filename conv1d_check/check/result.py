@@ -100,6 +100,9 @@ class CaseResult:
 
         return case_bundle(self)
 
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()["text/html"]
+
     @property
     def passed(self) -> bool:
         return self.status == Status.PASS
@@ -161,6 +164,9 @@ class RunResult:
         from ..report.notebook import run_bundle
 
         return run_bundle(self)
+
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()["text/html"]
 
 
 ERROR_FIELDS = ("max_abs", "max_rel", "allowed", "mismatched", "total", "worst_index")
