@@ -83,6 +83,9 @@ def write(
     """Write --save's arrays and --html's report of `run`."""
     if params["save"] is None and params["html"] is None:
         return
+    if run.interrupted:  # writing them means running cases again: not after Ctrl-C
+        typer.echo("--save, --html: not written, the run was interrupted", err=True)
+        return
     from ..check.saved import save
     from ..report import groups, html
 
