@@ -248,3 +248,14 @@ def test_the_html_report_of_one_passing_case_is_its_table(tmp_path):
         "PASS" in text and "1 of 1 case(s): 1 pass" in text and text.count("PASS") == 6
     )  # title, verdict, 4 rows
     assert not [a for tag, a in page.tags if tag == "img"]  # nothing failed: no heatmap
+
+
+def test_nothing_is_run_again_or_written_after_an_interrupt(tmp_path, capsys):
+    from conv1d_check.check.result import RunResult
+    from conv1d_check.cli import pictures
+
+    run = RunResult([check(**SMALL)], total=3, seconds=0.1, interrupted=True)
+    params = {"save": tmp_path / "a.npz", "html": tmp_path / "a.html"}
+    pictures.write(run, False, params, None, str)
+    assert not list(tmp_path.iterdir())
+    assert capsys.readouterr().err == "--save, --html: not written, the run was interrupted\n"
