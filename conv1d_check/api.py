@@ -90,7 +90,9 @@ def check(
     layout : the axes a user's layer takes its tensors in, e.g. "x=NLC,W=KIO" (x: NCL or NLC;
         W: its axes' order over (out, in, kernel)); default: found by measurement.
 
-    Returns the CaseResult. Invalid parameters raise InvalidParameter (a ValueError; a
+    Returns the CaseResult, with the case's arrays (`result.arrays`: x, W, b, dy and, per
+    tensor, truth_, layer_, error_ and allowed_; `result.save(path)` writes them). Invalid
+    parameters raise InvalidParameter (a ValueError; a
     TypeError too for a value of the wrong type); a missing GPU raises DeviceUnavailable.
     Nothing else raises: the layer's own failures are the result's.
     """
@@ -107,7 +109,7 @@ def check(
     case.validate()
     check_device(case.device)
     with one_thread():
-        return run_case(case, arrays)
+        return run_case(case, arrays, keep=True)
 
 
 def _asserting(checker: Callable[P, CaseResult]) -> Callable[P, CaseResult]:

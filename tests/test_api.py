@@ -62,11 +62,11 @@ def test_a_value_of_the_wrong_type_is_a_type_error_naming_the_parameter(params, 
     assert isinstance(error.value, InvalidParameter) and error.value.param == param
 
 
-def test_a_class_defined_inside_a_function_is_refused_clearly():
+def test_a_class_that_cannot_be_pickled_is_refused_clearly():
     class Local:
-        pass
+        lock = __import__("threading").Lock()
 
-    with pytest.raises(InvalidParameter, match="define the class at a module's top level"):
+    with pytest.raises(InvalidParameter, match="cannot be pickled"):
         check(impl=Local)
 
 

@@ -12,8 +12,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from . import saved
 from .case import FIELDS, Case, check_field
 from .tolerance import TensorError
 
@@ -53,7 +57,10 @@ class CaseResult:
     errors and torch_errors: per tensor (y, dX, dW, db), the layer's and torch's own distance
     from the float64 truth; shapes: the true shape of each judged tensor; missing: why a
     judged tensor has no errors ("not implemented", "not given"); consistency: whether each
-    of the layer's gradients is the gradient of its own forward (checked for failures).
+    of the layer's gradients is the gradient of its own forward (checked for failures);
+    arrays: when kept (the API keeps them; the command line for --save and --html), the case's
+    numbers by name: x, W, b, dy, and per tensor T truth_T, layer_T, error_T = |layer - truth|
+    and allowed_T, each element's allowance, in T's shape.
     """
 
     case: Case
@@ -71,10 +78,31 @@ class CaseResult:
     layer_output: str = ""
     seconds: float = 0.0
     layout: str | None = None  # the axes the user's layer took its tensors in
+    arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:
         return self.case.id
+
+    def __repr__(self) -> str:
+        """`CaseResult(id, fail, worst: dW at 1.2e+03 of its allowance)`: the whole is --json's."""
+        shares = {name: e.share for name, e in self.errors.items()}
+        worst = max(shares, key=shares.get, default=None)
+        tail = f", worst: {worst} at {shares[worst]:.3g} of its allowance" if worst else ""
+        return f"CaseResult({self.id}, {self.status}{tail})"
+
+    def save(self, path: str | Path) -> None:
+        """Write the kept arrays to an .npz file (check/saved.py)."""
+        saved.save(path, [self])
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        """Jupyter's view: the table and the explanation, as at a terminal, and heatmaps."""
+        from ..report.notebook import case_bundle  # report renders; check holds the results
+
+        return case_bundle(self)
+
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()["text/html"]
 
     @property
     def passed(self) -> bool:
@@ -132,6 +160,21 @@ class RunResult:
     @property
     def verdict(self) -> Verdict:
         return verdict_of((r.status for r in self.results), self.interrupted)
+
+    def __repr__(self) -> str:
+        """`RunResult(FAIL: 160 case(s), 150 pass, 10 fail)`."""
+        counts = Counter(r.status for r in self.results)
+        tally = "".join(f", {counts[s]} {s}" for s in Status if counts[s])
+        return f"RunResult({self.verdict}: {len(self.results)} case(s){tally})"
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        """Jupyter's view: the failure groups and the verdict, as at a terminal."""
+        from ..report.notebook import run_bundle
+
+        return run_bundle(self)
+
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()["text/html"]
 
 
 ERROR_FIELDS = ("max_abs", "max_rel", "allowed", "mismatched", "total", "worst_index")

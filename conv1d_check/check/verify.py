@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..nn.spec import InvalidParameter
-from ..usercode import consistency
+from ..usercode import byvalue, consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.layout import parse
@@ -29,13 +29,14 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     """The case's layer on its tensors: ours in this process, a user's in a child process."""
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
-    job = Job(case.impl, case.convention, case.spec, case.layout)
+    job = Job(case.impl, case.convention, case.spec, case.layout, byvalue.payload(case.impl))
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
-def run_case(case: Case, given: Tensors | None = None) -> CaseResult:
+def run_case(case: Case, given: Tensors | None = None, keep: bool = False) -> CaseResult:
     """Run a valid case and judge it; the layer's failures are the result's, never raised.
-    `given`: the user's own x (W, b, dy) as arrays, else case.inputs' file or the seed's."""
+    `given`: the user's own x (W, b, dy) as arrays, else case.inputs' file or the seed's. With
+    `keep`, the result holds the case's arrays (CaseResult.arrays)."""
     start = time.perf_counter()
     try:
         tensors = make_tensors(case, given)
@@ -53,15 +54,17 @@ def run_case(case: Case, given: Tensors | None = None) -> CaseResult:
         convention=run.convention,
         layer_output=run.printed,
         layout=run.layout,
+        arrays=dict(tensors) if keep else {},
     )
     if run.status == RunStatus.OK:
-        judge(result, tensors, run)
+        judge(result, tensors, run, keep)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
-    """Compare the layer's tensors and torch's with the truth; fill in `result`."""
+def judge(result: CaseResult, tensors: Tensors, run: LayerRun, keep: bool = False) -> None:
+    """Compare the layer's tensors and torch's with the truth; fill in `result` (and its
+    arrays, with `keep`)."""
     case = result.case
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
     truth = torch_side.oracle(*args)
@@ -97,6 +100,8 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
             problems.append((name, problem))
         if actual is not None and actual.shape == expected.shape:
             result.errors[name] = normwise.judge(actual, expected, allowance, bound)
+        if keep:
+            result.arrays |= kept_arrays(name, actual, expected, allowance.allowed)
     failed = [name for name, e in result.errors.items() if not e.passed]
     result.status = Status.FAIL if problems or failed else Status.PASS
     result.message = "\n".join(
@@ -129,9 +134,28 @@ def _in_layer_axes(found: dict[str, str], name: str, run: LayerRun) -> dict[str,
     return {labels[i]: found[labels[i]] for i in order}
 
 
+def kept_arrays(
+    name: str, actual: np.ndarray | None, expected: np.ndarray, allowed: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Tensor `name`'s arrays, each in its shape: truth_, layer_ (when it gave a numeric one),
+    error_ = |layer - truth| (when the shapes agree) and allowed_, each element's allowance."""
+    kept = {
+        f"truth_{name}": expected,
+        f"allowed_{name}": np.broadcast_to(allowed, expected.shape).copy(),
+    }
+    if actual is not None and actual.dtype.kind in "biuf":
+        kept[f"layer_{name}"] = actual
+        if actual.shape == expected.shape:
+            kept[f"error_{name}"] = np.abs(actual.astype(np.float64) - expected)
+    return kept
+
+
 def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
     """Whether each of the layer's gradients is the gradient of its own forward."""
-    job = Job(case.impl, case.convention or run.convention, case.spec, case.layout or run.layout)
+    layout = case.layout or run.layout
+    job = Job(
+        case.impl, case.convention or run.convention, case.spec, layout, byvalue.payload(case.impl)
+    )
     measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}

@@ -17,6 +17,7 @@ from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
 from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
+from . import pictures
 from .common import UsageError, exit_code, usage
 
 HELP = (
@@ -271,6 +272,9 @@ def check_command(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    save: pictures.SAVE = None,
+    html: pictures.HTML = None,
+    map_axes: pictures.MAP = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -338,6 +342,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         if params[name] is not None:
             check_writable(params[name], _flag(ctx, name))
             plan.refuse_overwriting(the_plan, name, params[name])
+    axes = pictures.check_options(params, the_plan.inputs)
     try:
         for device in sorted({entry.case.device for entry in the_plan.entries} - {"cpu"}):
             check_device(device)
@@ -361,6 +366,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         typer.echo(note, err=True)
     report = Report(run, groups.group(run.results), the_plan.name, the_plan.label, command_line)
     write_all(chosen(params, single=len(the_plan.entries) == 1), report)
+    pictures.write(run, len(the_plan.entries) == 1, params, axes, command_line)
     if run.interrupted and params["json_output"]:
         typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)
     return run

@@ -18,25 +18,26 @@ from types import ModuleType
 from typing import Any
 
 from ..nn.spec import InvalidParameter
+from . import byvalue
 from .protocol import BUILTIN, Unusable
 
 
 def as_impl(value: object) -> str:
     """`impl` as its string form: a str as it is; a Path, a class or a module as the file that
-    defines it, with the class's name."""
+    defines it, with the class's name; one that no .py file holds at top level (a notebook's
+    cell, a function's local class) as the label of its pickle (`byvalue`)."""
     if isinstance(value, str):
         return value
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, ModuleType):
-        return _defining_file(value, value)
+        return _defining_file(value) or byvalue.register(value)
     if inspect.isclass(value):
-        if "<locals>" in value.__qualname__:
-            raise InvalidParameter(
-                "impl", f"impl={value.__qualname__}: define the class at a module's top level"
-            )
         module = sys.modules.get(value.__module__)
-        return f"{_defining_file(module, value)}:{value.__qualname__}"
+        path = _defining_file(module)
+        if path and _holds(module, value.__qualname__, value):
+            return f"{path}:{value.__qualname__}"
+        return byvalue.register(value)
     raise WrongImplType(
         "impl", f"impl={type(value).__name__}: must be a str, Path, class or module"
     )
@@ -46,11 +47,19 @@ class WrongImplType(InvalidParameter, TypeError):
     """`impl` is none of the things that can name a layer."""
 
 
-def _defining_file(module: ModuleType | None, what: object) -> str:
+def _holds(module: ModuleType, qualname: str, value: type) -> bool:
+    """`module` has `value` at `qualname` (a class made in a function, or by exec'd code that
+    only names the module, does not)."""
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found is value
+
+
+def _defining_file(module: ModuleType | None) -> str | None:
+    """The .py file the worker can load `module` from, if there is one."""
     path = getattr(module, "__file__", None)
-    if not path or not path.endswith(".py"):
-        raise InvalidParameter("impl", f"impl={what!r}: it is not defined in a .py file")
-    return str(Path(path).resolve())
+    return str(Path(path).resolve()) if path and path.endswith(".py") else None
 
 
 def check_target(impl: str) -> None:
@@ -58,8 +67,13 @@ def check_target(impl: str) -> None:
 
     Nothing of the user's code runs here: the file is parsed, not imported.
     """
-    if impl == BUILTIN:
+    if impl == BUILTIN or byvalue.payload(impl):
         return
+    if byvalue.is_label(impl):
+        raise InvalidParameter(
+            "impl",
+            f"impl={impl!r}: a layer given by value runs only in the Python process that gave it",
+        )
     target, _, name = impl.partition(":")
     if target.endswith(".py"):
         path = Path(target)

@@ -30,12 +30,14 @@ class RunStatus(StrEnum):
 @dataclass(frozen=True)
 class Job:
     """A layer to run: `impl` (a file or module, and a name in it) in a calling convention
-    (None: detect it), on the convolution `spec`."""
+    (None: detect it), on the convolution `spec`; `payload`: the layer itself, pickled, when
+    no file holds it (`byvalue`)."""
 
     impl: str
     convention: str | None
     spec: ConvSpec
     layout: str | None = None  # the axes it takes its tensors in (None: found by measurement)
+    payload: bytes | None = None
 
 
 @dataclass

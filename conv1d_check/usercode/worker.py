@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from . import consistency, discover
+from . import byvalue, consistency, discover
 from .conventions import CONVENTIONS, accumulation_note, detect
 from .protocol import MEASURE, Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
 
@@ -71,7 +71,7 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
     convention = job.convention or "unknown"
     try:
         if job.impl not in loaded:
-            loaded[job.impl] = discover.load(job.impl)
+            loaded[job.impl] = _load(job)
         target = loaded[job.impl]
         convention = job.convention or detect(target)
         driven = CONVENTIONS[convention].drive(target, job.spec, tensors, job.layout)
@@ -95,10 +95,15 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
     return run, again if driven.layer is not None else None
 
 
+def _load(job: Job) -> Any:
+    """The layer `job` names: unpickled when it came by value, else imported."""
+    return byvalue.load(job.payload) if job.payload else discover.load(job.impl)
+
+
 def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
     """The consistency check's measurements, or why they could not be made."""
     try:
-        target = loaded.get(job.impl) or discover.load(job.impl)
+        target = loaded.get(job.impl) or _load(job)
         convention = job.convention or detect(target)
         return consistency.measure(target, convention, job.spec, tensors, job.layout)
     except BaseException as error:
