@@ -192,6 +192,8 @@ class Case:
 
 
 FIELDS = tuple(f.name for f in fields(Case))
+# The fields that make a case's geometry: Conv1d's own (ConvSpec's) and the input's shape.
+SHAPE_FIELDS = (*(f.name for f in fields(ConvSpec)), "batch", "length")
 
 Rule = Callable[[str, Any], None]
 

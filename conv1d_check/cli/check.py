@@ -18,7 +18,7 @@ from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
 from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
 from . import pictures
-from .common import UsageError, exit_code, usage
+from .common import UsageError, config_error, exit_code, usage
 
 HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
@@ -337,7 +337,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
             max_cases=params["max_cases"],
         )
     except config.ConfigError as error:
-        raise _config_error(error) from None
+        raise config_error(error) from None
     for name in ("output", "junit", "markdown"):
         if params[name] is not None:
             check_writable(params[name], _flag(ctx, name))
@@ -386,14 +386,3 @@ def command_line(case: Case) -> str:
         else:
             parts += [min(param.opts, key=len), shlex.quote(str(value))]
     return " ".join(parts)
-
-
-def _config_error(error: Exception) -> UsageError:
-    """Every problem of a config file, one a line (the first twenty, and a count)."""
-    problems = error.problems
-    if len(problems) == 1:
-        return UsageError(problems[0])
-    shown = [f"  {problem}" for problem in problems[:20]]
-    if len(problems) > 20:
-        shown.append(f"  ... and {len(problems) - 20} more")
-    return UsageError(f"{len(problems)} problems in {error.path}; nothing ran:", *shown)

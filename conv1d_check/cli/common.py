@@ -1,4 +1,4 @@
-"""What the commands share: exit codes and usage errors."""
+"""What the commands share: exit codes and usage errors (a config file's, one problem a line)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,14 @@ def usage(error: UsageError) -> typer.Exit:
 def exit_code(verdict: Verdict, allow_empty: bool) -> int:
     """The exit code of a verdict: EXIT_CODES, but 0 for nothing checked with --allow-empty."""
     return 0 if verdict == Verdict.NOTHING_CHECKED and allow_empty else EXIT_CODES[verdict]
+
+
+def config_error(error: Exception) -> UsageError:
+    """Every problem of a config file, one a line (the first twenty, and a count)."""
+    problems = error.problems
+    if len(problems) == 1:
+        return UsageError(problems[0])
+    shown = [f"  {problem}" for problem in problems[:20]]
+    if len(problems) > 20:
+        shown.append(f"  ... and {len(problems) - 20} more")
+    return UsageError(f"{len(problems)} problems in {error.path}; nothing ran:", *shown)

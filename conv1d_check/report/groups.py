@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..check.case import Case
+from ..check.case import SHAPE_FIELDS, Case
 from ..check.result import CaseResult, Status
 
 # Failure groups the terminal and Markdown reports show in full; the JSON has them all.
@@ -101,20 +101,7 @@ def _words(result: CaseResult) -> list[str]:
 
 # ------------------------------------------------------------------ patterns
 
-PARAMETERS = (
-    "in_channels",
-    "out_channels",
-    "kernel_size",
-    "stride",
-    "padding",
-    "dilation",
-    "groups",
-    "bias",
-    "padding_mode",
-    "batch",
-    "length",
-    "dtype",
-)
+PARAMETERS = (*SHAPE_FIELDS, "dtype")
 # Facts of a case's geometry that a single parameter does not show.
 DERIVED: list[tuple[str, Callable[[Case], bool]]] = [
     ("windows overlap (kernel_size > stride)", lambda c: c.spec.span > c.stride),

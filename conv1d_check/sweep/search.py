@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..check.case import Case
+from ..check.case import SHAPE_FIELDS, Case
 from ..check.result import CaseResult, Status
 from ..nn.spec import PADDING_MODES, InvalidParameter
 
@@ -74,19 +74,7 @@ def search(base: Case, budget: int, seed: int, run: Callable[[Case], CaseResult]
             found.skipped += 1
             assume(False)
         found.judged += 1
-        for name in (
-            "batch",
-            "in_channels",
-            "out_channels",
-            "length",
-            "kernel_size",
-            "stride",
-            "padding",
-            "dilation",
-            "groups",
-            "padding_mode",
-            "bias",
-        ):
+        for name in SHAPE_FIELDS:
             found.explored.setdefault(name, set()).add(getattr(case, name))
         if result.status in (Status.FAIL, Status.ERROR):
             raise _Failed(result)
