@@ -188,7 +188,7 @@ def test_what_the_layer_prints_is_captured_never_mixed_into_the_json(capfd):
 
 
 def test_the_run_carries_on_after_a_broken_layer():
-    """Each case gets a fresh child: a crash or a hang leaves the next case unharmed."""
+    """A crash or a hang ends the layer's worker; the next case gets a new one, unharmed."""
     statuses = [
         check(impl=impl(name, folder), timeout=2).status
         for name, folder in [

@@ -10,6 +10,7 @@ from strategies import cases
 from conv1d_check import Conv1D
 from conv1d_check.check import torch_side as torch_ref
 from conv1d_check.nn import reference
+from conv1d_check.nn.spec import ConvSpec
 
 
 def torch_side(layer: Conv1D, x: np.ndarray, dy: np.ndarray) -> dict[str, np.ndarray]:
@@ -288,3 +289,8 @@ def test_an_assigned_weight_of_the_wrong_shape_is_refused():
 def test_tuple_arguments_are_taken_as_torch_takes_them():
     layer = Conv1D(4, 4, (3,), stride=(2,), padding=(1,), dilation=(1,), rng=0)
     assert (layer.spec.kernel_size, layer.spec.stride, layer.spec.padding) == (3, 2, 1)
+
+
+def test_a_padding_mode_of_the_wrong_type_is_a_type_error_as_in_a_case():
+    with pytest.raises(TypeError, match="padding_mode=3: must be text"):
+        ConvSpec(1, 1, 1, padding_mode=3)

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ROOT / "tests" / "layers"
 runner = CliRunner()
 
-# 12 quick cases, 4 of them skipped ('same' with stride 2), and one large enough for the
-# BLAS thread count to change dW's last bits (the jobs test needs that).
+# 13 cases: a grid of 12 quick ones, 3 of them skipped ('same' with stride 2), and one large
+# enough for the BLAS thread count to change dW's last bits (the jobs test needs that).
 SWEEP = """
 [defaults]
 in = 2

@@ -1,9 +1,11 @@
 """The hyperparameters of a 1-D convolution and torch.nn.Conv1d's rules for them.
 
-This is the one place where parameters are validated: the numpy layer, the
-reference loops and the command line all go through `ConvSpec`. Every broken
-rule raises `InvalidParameter` (a ValueError) whose message names the
-parameter, its value and the rule.
+Conv1d's own rules live here and only here: the numpy layer, the reference loops
+and check.case.Case all go through `ConvSpec` (a Case adds the rules of what is
+not Conv1d's: the input, the dtype, the pass rule). Every broken rule raises
+`InvalidParameter` (a ValueError) whose message names the parameter, its value
+and the rule; a value of the wrong type raises `WrongType`, which is also a
+TypeError.
 """
 
 from __future__ import annotations
@@ -77,7 +79,11 @@ class ConvSpec:
         object.__setattr__(self, "padding", padding_value(self.padding))
         if not isinstance(self.bias, bool):
             raise WrongType("bias", f"bias={reprlib.repr(self.bias)}: must be true or false")
-        if not isinstance(self.padding_mode, str) or self.padding_mode not in PADDING_MODES:
+        if not isinstance(self.padding_mode, str):
+            raise WrongType(
+                "padding_mode", f"padding_mode={reprlib.repr(self.padding_mode)}: must be text"
+            )
+        if self.padding_mode not in PADDING_MODES:
             raise InvalidParameter(
                 "padding_mode",
                 f"padding_mode={reprlib.repr(self.padding_mode)}: "

@@ -361,6 +361,9 @@ def accumulation_note(
     dW = first.get("dW")
     if dW is None or second is None or dW.shape != second.shape or not dW.any():
         return None
+    # The second pass sums the same products: equal or exactly double in a deterministic layer.
+    # 1e-4 admits a layer whose summation order varies between calls (threads) and is still far
+    # from the 100% that tells doubling from overwriting.
     if np.allclose(second, 2 * dW, rtol=1e-4, atol=0):
         return "gradients accumulate across backward calls, like torch's .grad (reset them)"
     if np.allclose(second, dW, rtol=1e-4, atol=0):
