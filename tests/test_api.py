@@ -91,7 +91,7 @@ import pytest
 import conv1d_check
 from {module} import {name} as Layer
 
-@pytest.mark.parametrize("case", conv1d_check.cases("mytorch"), ids=str)
+@pytest.mark.parametrize("case", conv1d_check.cases("mytorch")[::40], ids=str)  # 4 of 160
 def test_my_layer(case):
     conv1d_check.assert_matches_torch(case, impl=Layer)
 """
@@ -105,12 +105,12 @@ def run_suite(pytester, module, name):
 
 def test_a_pytest_suite_over_a_config_passes_on_a_correct_layer(pytester):
     result = run_suite(pytester, "correct_mytorch_v2", "Conv1d")
-    result.assert_outcomes(passed=160)
+    result.assert_outcomes(passed=4)
 
 
 def test_a_pytest_suite_fails_with_the_diagnosis_and_without_the_tools_frames(pytester):
     result = run_suite(pytester, "broken_one_sample_dw", "Conv1d")
-    result.assert_outcomes(failed=160)
+    result.assert_outcomes(failed=4)
     out = result.stdout.str()
     assert "diagnosis: dW: has sample 0's contribution only" in out
     assert "conv1d_check/api.py" not in out  # __tracebackhide__: the user's line, not ours
