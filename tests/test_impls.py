@@ -299,33 +299,38 @@ MUTANTS = {
 }
 
 
-def write_mutant(folder: Path, base: str, bug: str) -> str:
-    """A user file that breaks a correct corpus layer with `bug` (see tests/layers/mutate.py)."""
-    file, _, name = base.partition(":")
-    module = file.removesuffix(".py")
-    lines = [f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"]
-    if name:
-        lines += [
-            "from mutate import mutant\n",
-            f"from correct_{module} import {name} as Base\n",
-            f"{name} = mutant(Base, {bug!r})\n",
-        ]
-    else:
-        lines += [
-            "from mutate import mutant_functions\n",
-            f"import correct_{module} as base\n",
-            f"forward, backward = mutant_functions(base, {bug!r})\n",
-        ]
-    path = folder / f"{bug}_{module}.py"
-    path.write_text("".join(lines))
-    return f"{path}:{name}" if name else str(path)
+@pytest.fixture(scope="module")
+def mutants(tmp_path_factory) -> dict[tuple[str, str], str]:
+    """Each bug of tests/layers/mutate.py in each base layer, as an --impl: the bugs of a class
+    side by side in one file (one worker serves them all), a functional module's one a file."""
+    folder = tmp_path_factory.mktemp("mutants")
+    found = {}
+    for base in BASES:
+        file, _, name = base.partition(":")
+        module = file.removesuffix(".py")
+        head = f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        if name:
+            lines = [head, "from mutate import mutant\n", f"from correct_{module} import {name}\n"]
+            lines += [f"{bug} = mutant({name}, {bug!r})\n" for bug in MUTANTS]
+            path = folder / f"mutants_of_{module}.py"
+            path.write_text("".join(lines))
+            found |= {(base, bug): f"{path}:{bug}" for bug in MUTANTS}
+            continue
+        for bug in MUTANTS:
+            path = folder / f"{bug}_{module}.py"
+            path.write_text(
+                f"{head}from mutate import mutant_functions\nimport correct_{module} as base\n"
+                f"forward, backward = mutant_functions(base, {bug!r})\n"
+            )
+            found[base, bug] = str(path)
+    return found
 
 
 @pytest.mark.parametrize("bug", MUTANTS)
 @pytest.mark.parametrize(("base", "convention"), BASES.items())
-def test_each_bug_is_diagnosed_in_each_convention(tmp_path, base, convention, bug):
+def test_each_bug_is_diagnosed_in_each_convention(mutants, base, convention, bug):
     tensors, words = MUTANTS[bug]
-    result = check(impl=write_mutant(tmp_path, base, bug))
+    result = check(impl=mutants[base, bug])
     assert (result.status, result.convention) == ("fail", convention), result.message
     found = diagnosed(result)
     assert set(found) == set(tensors.split()), result.diagnosis
