@@ -7,7 +7,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
+
+from conv1d_check.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "docs" / "ci"
@@ -81,3 +84,90 @@ def test_the_readme_shows_the_ci_files_as_they_are():
     readme = (ROOT / "README.md").read_text()
     for path in (CI / "github-workflow.yml", CI / "gitlab-ci.yml"):
         assert f"```yaml\n{path.read_text()}```" in readme, path.name
+
+
+# Seven quick cases of the built-in layer, one of them skipped (padding 'same' with stride 2).
+SMALL_SWEEP = """
+[defaults]
+in = 2
+out = 3
+batch = 2
+length = 9
+[[grid]]
+kernel_size = [1, 3]
+stride = [1, 2]
+padding = [0, "same"]
+exclude = [{kernel_size = 1, padding = "same"}]
+[[case]]
+kernel_size = 5
+"""
+
+
+def main_of(*args, capsys) -> tuple[int, str, str]:
+    """The console entry point in this process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out, captured.err
+
+
+@pytest.fixture
+def shards(tmp_path, capsys) -> list[Path]:
+    """The small sweep's three shards, each written to its results file."""
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL_SWEEP)
+    paths = [tmp_path / f"results-{i}.jsonl" for i in (1, 2, 3)]
+    for index, path in enumerate(paths, 1):
+        args = ("--config", config, "--shard", f"{index}/3", "--output", path, "-q")
+        assert main_of(*args, capsys=capsys)[0] == 0
+    return paths
+
+
+def test_a_report_over_two_of_three_shards_names_the_missing_one_and_is_not_a_pass(shards, capsys):
+    code, out, err = main_of("report", *shards[:2], capsys=capsys)
+    assert code == 3
+    assert out.splitlines()[-1].startswith("INCOMPLETE: 5 of 7 case(s) reported")
+    assert "missing: shard(s) 3/3 of conv1d-check small, 2 of 7 case(s)" in err
+    code, out, _ = main_of("report", *shards[:2], "--json", capsys=capsys)
+    assert json.loads(out)["verdict"] == "INCOMPLETE" and code == 3
+
+
+def test_a_report_over_every_shard_is_the_whole_sweeps(shards, tmp_path, capsys):
+    config = tmp_path / "small.toml"
+    _, whole, _ = main_of("--config", config, "--json", capsys=capsys)
+    code, merged, err = main_of("report", *shards, "--json", capsys=capsys)
+    assert code == 0 and "missing" not in err
+    whole, merged = json.loads(whole), json.loads(merged)
+    assert merged["verdict"] == whole["verdict"] == "PASS"
+    assert merged["summary"] == whole["summary"] == {
+        "total": 7, "passed": 6, "failed": 0, "errored": 0, "skipped": 1
+    }  # fmt: skip
+    assert [c["id"] for c in merged["cases"]] == [c["id"] for c in whole["cases"]]
+
+
+def test_a_shard_cut_short_is_named_with_the_cases_it_lacks(shards, capsys):
+    lines = shards[0].read_text().splitlines(keepends=True)
+    shards[0].write_text("".join(lines[:-1]))
+    code, _, err = main_of("report", *shards, capsys=capsys)
+    assert code == 3
+    assert f"missing: 1 of the {len(lines)} case(s) of shard 1/3 of conv1d-check small" in err
+
+
+def test_records_of_different_runs_are_refused_unless_allowed(shards, tmp_path, capsys):
+    other = tmp_path / "other.jsonl"
+    assert main_of("-k", "5", "--output", other, "-q", capsys=capsys)[0] == 0
+    code, out, err = main_of("report", *shards, other, capsys=capsys)
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and "records of 2 different runs" in err
+    assert "--allow-mixed" in err
+    code, out, _ = main_of("report", *shards, other, "--allow-mixed", capsys=capsys)
+    assert code == 0 and out.splitlines()[-1].startswith("PASS: 8 case(s)")
+
+
+def test_a_record_whose_run_stamp_is_broken_is_refused(shards, capsys):
+    record = json.loads(shards[1].read_text().splitlines()[0])
+    record["run"]["shard"] = [4, 3]
+    shards[1].write_text(json.dumps(record) + "\n")
+    code, _, err = main_of("report", *shards, capsys=capsys)
+    assert code == 2
+    assert "line 1 is not a case's record (run.shard must be [i, n] with 1 <= i <= n)" in err

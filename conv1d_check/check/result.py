@@ -34,15 +34,19 @@ class Verdict(StrEnum):
     FAIL = "FAIL"
     NOTHING_CHECKED = "NOTHING CHECKED"  # no case was judged: all skipped, or none at all
     INTERRUPTED = "INTERRUPTED"
+    INCOMPLETE = "INCOMPLETE"  # a report whose records lack cases of their sweep: a shard
 
 
-def verdict_of(statuses: Iterable[Status], interrupted: bool = False) -> Verdict:
-    """The verdict of a run whose cases ended with `statuses`."""
+def verdict_of(statuses: Iterable[Status], interrupted: bool = False, missing: int = 0) -> Verdict:
+    """The verdict of a run whose cases ended with `statuses`, `missing` of its cases not
+    reported (a report over some of the shards)."""
     counts = Counter(statuses)
     if interrupted:
         return Verdict.INTERRUPTED
     if counts[Status.FAIL] or counts[Status.ERROR]:
         return Verdict.FAIL
+    if missing:
+        return Verdict.INCOMPLETE
     return Verdict.PASS if counts[Status.PASS] else Verdict.NOTHING_CHECKED
 
 
@@ -120,10 +124,11 @@ class RunResult:
     stopped: bool = False  # by --max-failures
     resumed: int = 0  # results read back from the results file
     notes: list[str] = field(default_factory=list)
+    missing: int = 0  # a report's: cases of the sweep that no file records (a shard)
 
     @property
     def verdict(self) -> Verdict:
-        return verdict_of((r.status for r in self.results), self.interrupted)
+        return verdict_of((r.status for r in self.results), self.interrupted, self.missing)
 
 
 ERROR_FIELDS = ("max_abs", "max_rel", "allowed", "mismatched", "total", "worst_index")

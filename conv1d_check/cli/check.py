@@ -22,7 +22,8 @@ HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
     "With no options: the notebook's case, on the built-in numpy layer. Exit codes: 0 every "
     "case passed; 1 a case failed or errored; 2 bad usage, parameters or config file; 5 "
-    "nothing was checked (every case skipped; --allow-empty makes it 0); 130 interrupted.\n\n"
+    "nothing was checked (every case skipped; --allow-empty makes it 0); 130 interrupted; 3 "
+    "(report) cases of the sweep are in no file.\n\n"
     f"Shipped configs, for --config: {', '.join(sorted(shipped()))}. "
     "`conv1d-check report FILE.jsonl...` merges the results files of shards into one report."
 )

@@ -14,6 +14,7 @@ from ..check.result import RunResult, Status, Verdict
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
 EXIT_CODES[Verdict.INTERRUPTED] = 130
+EXIT_CODES[Verdict.INCOMPLETE] = 3
 USAGE = 2
 
 

@@ -42,21 +42,30 @@ def report_command(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Exit 0, not 5, when nothing was checked.")
     ] = False,
+    allow_mixed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mixed",
+            help="Merge records of different runs (config, options, layer, shard count or "
+            "version) instead of refusing them.",
+        ),
+    ] = False,
 ) -> None:
     """Merge results files into one report; run nothing."""
     from ..report import groups
     from ..report.paths import check_writable
     from ..sweep.merge import merge
     from ..sweep.results_file import ResultsFileError
+    from ..sweep.stamp import MixedRuns
 
     try:
         for name, path in (("--junit", junit), ("--markdown", markdown)):
             if path is not None:
                 check_writable(path, name)
-        run, notes = merge(files)
+        run, notes = merge(files, allow_mixed)
     except InvalidParameter as error:
         raise usage(UsageError(f"{error.param}: {error}")) from None
-    except ResultsFileError as error:
+    except (ResultsFileError, MixedRuns) as error:
         raise usage(UsageError(str(error))) from None
     for note in notes:
         typer.echo(note, err=True)

@@ -31,6 +31,7 @@ VERDICT_STYLES = {
     Verdict.FAIL: "bold red",
     Verdict.NOTHING_CHECKED: "bold yellow",
     Verdict.INTERRUPTED: "bold magenta",
+    Verdict.INCOMPLETE: "bold yellow",
 }
 PRINTED_LINES = 8  # lines of a layer's output shown in the terminal
 MAX_GROUPS = 20  # failure groups shown; the JSON has them all
@@ -193,6 +194,8 @@ def print_verdict(run: RunResult, console: Console, label: str = "") -> None:
     cases = f"{len(run.results)} case(s)"
     if run.interrupted or run.stopped:
         cases = f"{len(run.results)} of {run.total} case(s) finished"
+    if run.missing:
+        cases = f"{len(run.results)} of {run.total} case(s) reported"
     tally = ", ".join(f"{counts[s]} {s}" for s in Status if counts[s]) or "none run"
     where = f" ({label})" if label else ""
     console.print(

@@ -11,17 +11,20 @@ from typing import Any
 from ..check.case import Case
 from ..nn.spec import InvalidParameter
 from .config import MAX_CASES, Entry, load, resolve
+from .stamp import Stamp, stamp
 
 
 @dataclass(frozen=True)
 class Plan:
     """The id-sorted entries of a run, its name ("conv1d-check smoke shard 2/4") and label
-    ("shard 2/4"), and the files it reads (a config, the layers' files)."""
+    ("shard 2/4"), the files it reads (a config, the layers' files), and the stamp its
+    records carry (None: they carry none)."""
 
     entries: list[Entry]
     name: str = "conv1d-check"
     label: str = ""
     inputs: list[Path] = field(default_factory=list)
+    stamp: Stamp | None = None
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -63,13 +66,14 @@ def plan(
     else:
         path = resolve(config)
         entries, name = load(path, given or {}, max_cases), f"conv1d-check {path.stem}"
-    label = ""
+    label, everything = "", entries
     if shard_spec is not None:
         entries = shard(entries, *shard_spec)
         label = f"shard {shard_spec[0]}/{shard_spec[1]}"
     inputs = [resolve(config)] if config is not None else []
     inputs += sorted({_file(e.case.impl) for e in entries} - {None})
-    return Plan(entries, f"{name} {label}".strip(), label, inputs)
+    its_stamp = stamp(name, everything, entries, shard_spec or (1, 1))
+    return Plan(entries, f"{name} {label}".strip(), label, inputs, its_stamp)
 
 
 def _file(impl: str) -> Path | None:
