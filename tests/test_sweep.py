@@ -195,6 +195,7 @@ def test_the_output_file_has_a_line_per_case_as_the_json_has(config, tmp_path):
     output = tmp_path / "results.jsonl"
     result = invoke("--config", config, "--json", "--output", output)
     written = sorted(lines(output), key=lambda c: c["id"])
+    assert all(c.pop("run")["planned"] == len(written) for c in written)  # and its run's stamp
     assert [{k: v for k, v in c.items() if k != "seconds"} for c in written] == cases(result.stdout)
 
 
