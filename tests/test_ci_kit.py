@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,106 @@ def test_a_record_whose_run_stamp_is_broken_is_refused(shards, capsys):
     code, _, err = main_of("report", *shards, capsys=capsys)
     assert code == 2
     assert "line 1 is not a case's record (run.shard must be [i, n] with 1 <= i <= n)" in err
+
+
+SLURM_ARRAY = {"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "5"}
+SLURM_ARRAY["SLURM_ARRAY_TASK_COUNT"] = "3"  # sbatch --array=5-7: the third of three tasks
+
+
+@pytest.mark.parametrize(
+    ("environ", "shard", "source"),
+    [
+        (SLURM_ARRAY, "3/3", "a Slurm job array (SLURM_ARRAY_TASK_ID=7"),
+        ({"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "3"}, "2/3", "GitLab (CI_NODE_INDEX=2"),
+    ],
+)
+def test_shard_auto_takes_the_shard_from_the_engine_and_says_where(
+    environ, shard, source, tmp_path, capsys, monkeypatch
+):
+    for name in [*SLURM_ARRAY, "SLURM_ARRAY_TASK_STEP", "CI_NODE_INDEX", "CI_NODE_TOTAL"]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "small.toml").write_text(SMALL_SWEEP)
+    config = ("--config", tmp_path / "small.toml", "--json")
+    code, auto, err = main_of(*config, "--shard", "auto", capsys=capsys)
+    assert code == 0 and f"note: --shard auto: shard {shard} from {source}" in err
+    _, given, _ = main_of(*config, "--shard", shard, capsys=capsys)
+    assert [c["id"] for c in json.loads(auto)["cases"]] == [
+        c["id"] for c in json.loads(given)["cases"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environ", "words"),
+    [
+        ({}, "found neither a Slurm job array"),
+        (SLURM_ARRAY | {"SLURM_ARRAY_TASK_ID": "9"}, "indices must be evenly spaced"),
+        ({"CI_NODE_INDEX": "x", "CI_NODE_TOTAL": "2"}, "must be 1 <= index <= total"),
+    ],
+)
+def test_shard_auto_without_an_engine_is_a_usage_error(environ, words, capsys, monkeypatch):
+    for name in [*SLURM_ARRAY, "SLURM_ARRAY_TASK_STEP", "CI_NODE_INDEX", "CI_NODE_TOTAL"]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = main_of("--shard", "auto", capsys=capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("Error: --shard: auto: ") and words in err and len(err.splitlines()) == 1
+
+
+def test_the_slurm_array_script_runs_each_task_and_the_report_after_them(tmp_path):
+    """Each task as Slurm starts it (its array variables set), then the dependent report."""
+    script = (CI / "slurm-array.sh").read_text()
+    tasks = re.search(r"--array=(\d+)-(\d+)", script)
+    first, last = int(tasks[1]), int(tasks[2])
+    (tmp_path / "small.toml").write_text(SMALL_SWEEP)
+    body = script.replace("--config mytorch", f"--config {tmp_path / 'small.toml'}")
+    body = body.replace("mytorch/conv.py:Conv1d", "builtin")
+    for task in range(first, last + 1):
+        env = {"SLURM_ARRAY_TASK_ID": str(task), "SLURM_ARRAY_TASK_MIN": str(first)}
+        env["SLURM_ARRAY_TASK_COUNT"] = str(last - first + 1)
+        done = shell(body, tmp_path, env)
+        assert done.returncode == 0, done.stderr
+        assert f"shard {task - first + 1}/{last - first + 1} from a Slurm job array" in done.stderr
+    (report,) = re.findall(r'--wrap "(conv1d-check report .*)"', script)
+    done = shell(report, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("PASS: 7 case(s), 6 pass, 1 skip")
+    assert (tmp_path / "junit.xml").exists()
+
+
+def imported(arguments: str, folder: Path) -> set[str]:
+    """The top-level modules Python imports to run `python ARGUMENTS` (its start-up too)."""
+    done = shell(f"{sys.executable} -X importtime {arguments}", folder)
+    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
+
+
+def test_the_report_job_installs_what_report_imports_and_no_torch(tmp_path):
+    """The distributions `report` imports are the workflow's report job's packages or theirs."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    workflow = yaml.safe_load((CI / "github-workflow.yml").read_text())
+    (install,) = [
+        s["run"] for s in workflow["jobs"]["report"]["steps"] if "pip" in s.get("run", "")
+    ]
+    assert "pip install --no-deps ./conv1d-check" in install and "torch" not in install
+    wanted = install.split("&& pip install")[1].split()
+    installed, todo = set(), list(wanted)
+    while todo:  # the packages and their dependencies, as pip would install them
+        name = todo.pop().lower().replace("_", "-")
+        if name not in installed:
+            installed.add(name)
+            for line in metadata.requires(name) or []:
+                requirement = Requirement(line)
+                if not requirement.marker or requirement.marker.evaluate({"extra": ""}):
+                    todo.append(requirement.name)
+    (tmp_path / "small.toml").write_text(SMALL_SWEEP)
+    assert shell("conv1d-check --config small.toml -q --output r.jsonl", tmp_path).returncode == 0
+    modules = imported("-m conv1d_check report r.jsonl", tmp_path) - imported("-c pass", tmp_path)
+    owners = metadata.packages_distributions()
+    needed = {d.lower().replace("_", "-") for m in modules for d in owners.get(m, [])}
+    assert needed - {"conv1d-check"} <= installed
+    assert "torch" not in needed

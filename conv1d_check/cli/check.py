@@ -4,6 +4,7 @@ makes it a sweep of many."""
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -181,8 +182,9 @@ def check_command(
     shard: Annotated[
         str | None,
         typer.Option(
-            metavar="I/N",
-            help="Run shard I of N (1-based): every N-th of the cases that run, and of the skips.",
+            metavar="I/N|auto",
+            help="Run shard I of N (1-based): every N-th of the cases that run, and of the skips. "
+            "auto: I and N from a Slurm job array or GitLab's parallel:.",
             rich_help_panel=SWEEP,
         ),
     ] = None,
@@ -307,9 +309,11 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     shard = None
     if params["shard"] is not None:
         try:
-            shard = plan.parse_shard(params["shard"])
+            shard, found = plan.shard_from(params["shard"], os.environ)
         except ValueError as error:
             raise UsageError(f"--shard: {error}") from None
+        if found:
+            typer.echo(f"note: --shard auto: shard {shard[0]}/{shard[1]} from {found}", err=True)
     given = {name: params[name] for name in FIELDS if _given(ctx, name)}
     for name, value in given.items():
         check_field(name, value)
