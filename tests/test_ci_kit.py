@@ -4,12 +4,14 @@ hook parse, and the commands they run work, shards and report together."""
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_doc_blocks import BLOCKS
 
 from conv1d_check.cli import main
 
@@ -275,3 +277,15 @@ def test_the_report_job_installs_what_report_imports_and_no_torch(tmp_path):
     needed = {d.lower().replace("_", "-") for m in modules for d in owners.get(m, [])}
     assert needed - {"conv1d-check"} <= installed
     assert "torch" not in needed
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.language == "console"], ids=str)
+def test_every_transcript_in_the_docs_ends_as_its_command_ends_now(block, capsys, monkeypatch):
+    """Each `$ conv1d-check ...` of the docs, run here: its verdict line reads as the docs
+    show it (but for the seconds)."""
+    command = next(line[2:] for line in block.text.splitlines() if line.startswith("$ "))
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "150")
+    _, out, _ = main_of(*shlex.split(command)[1:], capsys=capsys)
+    shown = block.text.rstrip().splitlines()[-1]
+    assert out.rstrip().splitlines()[-1].split(" in ")[0] == shown.split(" in ")[0]
