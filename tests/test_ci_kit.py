@@ -14,6 +14,7 @@ import yaml
 from test_doc_blocks import BLOCKS
 
 from conv1d_check.cli import main
+from conv1d_check.report.terminal import COLUMNS, COMPACT
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "docs" / "ci"
@@ -289,3 +290,27 @@ def test_every_transcript_in_the_docs_ends_as_its_command_ends_now(block, capsys
     _, out, _ = main_of(*shlex.split(command)[1:], capsys=capsys)
     shown = block.text.rstrip().splitlines()[-1]
     assert out.rstrip().splitlines()[-1].split(" in ")[0] == shown.split(" in ")[0]
+
+
+@pytest.mark.parametrize(
+    ("columns", "headers"), [(150, COLUMNS), (80, COMPACT), (40, COMPACT[1:-1])]
+)
+def test_the_table_fits_the_width_and_no_number_or_header_is_cut(
+    columns, headers, capsys, monkeypatch
+):
+    """150 columns: the full table; 80 (a notebook, a CI log): the compact one; 40: a line per
+    tensor. Every number the compact table shows is there whole, as the JSON has it."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    _, out, _ = main_of("--impl", BROKEN, capsys=capsys)
+    _, document, _ = main_of("--impl", BROKEN, "--json", capsys=capsys)
+    assert "…" not in out
+    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert all(len(line) <= columns for line in table)
+    assert (len(table) > 0) == (columns > 40)
+    assert all(header in out for header in headers)
+    (case,) = json.loads(document)["cases"]
+    for name, error in case["errors"].items():
+        shown = [f"{error[key]:.3g}" for key in ("max_abs", "max_rel", "share")]
+        shown.append(f"{error['mismatched']}/{error['total']}")
+        row = next(line for line in out.splitlines() if re.match(rf"\W*{name}\b", line))
+        assert all(number in row for number in shown), (row, shown)

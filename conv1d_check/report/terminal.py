@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -38,51 +39,85 @@ MAX_GROUPS = 20  # failure groups shown; the JSON has them all
 SHOWN_IDS = 5  # ids of a group's other cases shown
 COLUMNS = ("tensor", "shape", "max abs", "max rel", "err/allowed", "allowed", "rule")
 COLUMNS += ("mismatched", "worst index", "torch", "result")
-LEFT = ("tensor", "shape", "rule", "result")
+LEFT = ("tensor", "shape", "rule")
+# The columns of the table where the full one does not fit (80 columns: a notebook, a CI log).
+COMPACT = ("tensor", "max abs", "max rel", "err/allowed", "mismatched", "result")
 
 
 def _num(value: float) -> str:
     return f"{value:.3g}" if math.isfinite(value) else str(value)
 
 
-def case_table(result: CaseResult) -> Table:
-    """One row per tensor: the layer's errors against the truth, as a share of the allowance
-    and the rule that set it; torch's own error; the verdict."""
-    table = Table(title=f"{result.id}  ·  layer: {result.convention}", title_justify="left")
-    for column in COLUMNS:
-        table.add_column(
-            column, justify="left" if column in ("tensor", "shape", "rule") else "right"
-        )
+def _rows(result: CaseResult) -> list[dict[str, str | Text]]:
+    """Each judged tensor's cells, by column (COLUMNS): the layer's errors against the truth,
+    as a share of the allowance and the rule that set it; torch's own error; the verdict."""
+    rows = []
     for name, shape in result.shapes.items():
         theirs = "truth" if result.torch_is_truth else _num(result.torch_errors[name].max_abs)
         error = result.errors.get(name)
         if error is None:
             why = result.missing.get(name, "wrong shape or dtype")
-            blank = [why] + ["-"] * (len(COLUMNS) - 5)
-            table.add_row(name, str(shape), *blank, theirs, Text("FAIL", STYLES[Status.FAIL]))
-            continue
-        verdict = Status.PASS if error.passed else Status.FAIL
-        table.add_row(
-            name,
-            str(shape),
-            _num(error.max_abs),
-            _num(error.max_rel),
-            _num(error.share),
-            _num(error.allowed),
-            error.rule,
-            f"{error.mismatched}/{error.total}",
-            str(tuple(error.worst_index)),
-            theirs,
-            Text(verdict.upper(), STYLES[verdict]),
-        )
+            cells = [name, str(shape), why] + ["-"] * (len(COLUMNS) - 5)
+            cells += [theirs, Text("FAIL", STYLES[Status.FAIL])]
+        else:
+            verdict = Status.PASS if error.passed else Status.FAIL
+            cells = [
+                name,
+                str(shape),
+                _num(error.max_abs),
+                _num(error.max_rel),
+                _num(error.share),
+                _num(error.allowed),
+                error.rule,
+                f"{error.mismatched}/{error.total}",
+                str(tuple(error.worst_index)),
+                theirs,
+                Text(verdict.upper(), STYLES[verdict]),
+            ]
+        rows.append(dict(zip(COLUMNS, cells, strict=True)))
+    return rows
+
+
+def case_table(result: CaseResult, columns: tuple[str, ...] = COLUMNS, title: bool = True) -> Table:
+    """One row per tensor, in `columns` (of COLUMNS), titled with the case's id and layer."""
+    heading = f"{result.id}  ·  layer: {result.convention}" if title else None
+    table = Table(title=heading, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="left" if column in LEFT else "right", no_wrap=True)
+    for row in _rows(result):
+        table.add_row(*(row[column] for column in columns))
     return table
+
+
+def print_table(result: CaseResult, console: Console) -> None:
+    """The case's table at the console's width: the full one where it fits, else the compact
+    one (COMPACT, the id above it) where that fits, else a line per tensor; never a number
+    cut. The JSON has every column."""
+    full = case_table(result)
+    if _width(full, console) <= console.width:
+        console.print(full)
+        return
+    _plain(console, [f"{result.id}  ·  layer: {result.convention}"])
+    compact = case_table(result, COMPACT, title=False)
+    if _width(compact, console) <= console.width:
+        console.print(compact)
+        return
+    for row in _rows(result):
+        cells = [f"{column} {row[column]}" for column in COMPACT[1:-1]]
+        _plain(console, [f"  {row['tensor']}: {', '.join(cells)}: {row['result']}"])
+
+
+def _width(table: Table, console: Console) -> int:
+    """The columns `table` takes with no cell cut or wrapped."""
+    unlimited = console.options.update_width(1_000_000)
+    return Measurement.get(console, unlimited, table).maximum
 
 
 def print_case(result: CaseResult, console: Console, repeats: int = 1) -> None:
     """The table of one case, then its message, diagnosis, notes and what the layer printed
     (which `repeats` cases printed alike)."""
     if result.shapes:
-        console.print(case_table(result))
+        print_table(result, console)
     else:
         status = Text(result.status.upper(), STYLES[result.status])
         layer = f"  ·  layer: {result.convention}" if result.convention else ""
