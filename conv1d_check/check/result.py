@@ -84,6 +84,12 @@ class CaseResult:
         return self.status == Status.PASS
 
     @property
+    def headline(self) -> str:
+        """What is wrong, in one line: the first diagnosis, else the message's first line."""
+        lines = [*self.diagnosis, *self.message.splitlines()]
+        return lines[0] if lines else str(self.status)
+
+    @property
     def torch_is_truth(self) -> bool:
         """The float64 truth is torch itself (float64 on the CPU): torch's error is nil."""
         return self.case.device == "cpu" and self.case.dtype == "float64"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from ..check.result import CaseResult, RunResult, Status
+from ..check.result import RunResult, Status
 from .text import for_xml
 
 OUTCOMES = {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIP: "skipped"}
@@ -35,19 +35,14 @@ def junit_xml(run: RunResult, suite: str = "conv1d-check") -> ET.ElementTree:
         for name, value in result.case.params().items():
             ET.SubElement(properties, "property", name=name, value=for_xml(str(value)))
         if result.status in OUTCOMES:
-            outcome = ET.SubElement(testcase, OUTCOMES[result.status], message=_headline(result))
+            message = for_xml(result.headline)
+            outcome = ET.SubElement(testcase, OUTCOMES[result.status], message=message)
             if result.status != Status.SKIP:
                 outcome.text = for_xml("\n".join([*result.diagnosis, result.message]).strip())
         if result.layer_output:
             ET.SubElement(testcase, "system-out").text = for_xml(result.layer_output)
     ET.indent(root)
     return ET.ElementTree(root)
-
-
-def _headline(result: CaseResult) -> str:
-    """The first line a CI page shows: the diagnosis if there is one, else the message's."""
-    lines = [*result.diagnosis, *result.message.splitlines()]
-    return for_xml(lines[0] if lines else str(result.status))
 
 
 def write_junit(run: RunResult, path: Path, suite: str = "conv1d-check") -> None:
