@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,30 @@ def test_the_table_fits_the_width_and_no_number_or_header_is_cut(
         shown.append(f"{error['mismatched']}/{error['total']}")
         row = next(line for line in out.splitlines() if re.match(rf"\W*{name}\b", line))
         assert all(number in row for number in shown), (row, shown)
+
+
+def junit_identities(path: Path) -> set[tuple[str, str]]:
+    """(classname, name) of each testcase; and no property says "None"."""
+    tree = ET.parse(path)
+    assert all(p.get("value") != "None" for p in tree.iter("property"))
+    return {(case.get("classname"), case.get("name")) for case in tree.iter("testcase")}
+
+
+def test_a_cases_junit_identity_is_the_same_however_the_sweep_is_sharded(tmp_path, capsys):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL_SWEEP)
+    main_of("--config", config, "-q", "--junit", tmp_path / "whole.xml", capsys=capsys)
+    whole = junit_identities(tmp_path / "whole.xml")
+    assert len(whole) == 7 and {c for c, _ in whole} == {"conv1d-check small"}
+    shards = set()
+    for index in (1, 2, 3):
+        junit, output = tmp_path / f"junit-{index}.xml", tmp_path / f"results-{index}.jsonl"
+        args = ("--config", config, "--shard", f"{index}/3", "-q", "--output", output)
+        main_of(*args, "--junit", junit, capsys=capsys)
+        shards |= junit_identities(junit)
+        assert (
+            ET.parse(junit).find("testsuite").get("name") == f"conv1d-check small shard {index}/3"
+        )
+    results = sorted(tmp_path.glob("results-*.jsonl"))
+    main_of("report", *results, "-q", "--junit", tmp_path / "merged.xml", capsys=capsys)
+    assert shards == whole == junit_identities(tmp_path / "merged.xml")

@@ -358,6 +358,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         name=the_plan.name,
         label=the_plan.label,
         single=len(the_plan.entries) == 1,
+        sweep=the_plan.stamp.sweep,
         command=command_line,
         json_output=params["json_output"],
         quiet=params["quiet"],

@@ -54,6 +54,7 @@ def emit(
     name: str,
     label: str,
     single: bool,
+    sweep: str = "conv1d-check",
     command: Callable[[Case], str],
     json_output: bool,
     quiet: bool,
@@ -62,7 +63,7 @@ def emit(
     markdown: Path | None,
 ) -> None:
     """The run on stdout (a single case's table, or the failure groups; or JSON), and in the
-    JUnit and Markdown files."""
+    JUnit (its cases' class the `sweep`'s name, whatever the shard) and Markdown files."""
     from ..report import markdown as markdown_report
     from ..report import records, terminal
     from ..report.junit import write_junit
@@ -79,7 +80,7 @@ def emit(
             terminal.print_groups(found, console, command, quiet)
         terminal.print_summary(run, console, list_skipped, label)
     if junit is not None:
-        write_junit(run, junit, suite=name)
+        write_junit(run, junit, suite=name, classname=sweep)
     document = markdown_report.markdown(run, found, command, name)
     for path, mode in _markdown_files(markdown):
         with path.open(mode, encoding="utf-8") as stream:

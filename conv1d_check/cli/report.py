@@ -62,7 +62,7 @@ def report_command(
         for name, path in (("--junit", junit), ("--markdown", markdown)):
             if path is not None:
                 check_writable(path, name)
-        run, notes = merge(files, allow_mixed)
+        run, notes, sweep = merge(files, allow_mixed)
     except InvalidParameter as error:
         raise usage(UsageError(f"{error.param}: {error}")) from None
     except (ResultsFileError, MixedRuns) as error:
@@ -75,6 +75,7 @@ def report_command(
         name=f"conv1d-check report of {len(files)} file(s)",
         label="",
         single=False,
+        sweep=sweep,
         command=command_line,
         json_output=json_output,
         quiet=quiet,

@@ -11,11 +11,11 @@ from .results_file import ResultsFileError, read_results
 from .stamp import coverage
 
 
-def merge(paths: list[Path], allow_mixed: bool = False) -> tuple[RunResult, list[str]]:
-    """One run of every case in the files, and notes on what was merged and what is missing
-    (by the records' run stamps: `stamp.coverage`). A case found in several files counts once
-    (the last file's result) and is reported. MixedRuns for records of several runs, unless
-    `allow_mixed`."""
+def merge(paths: list[Path], allow_mixed: bool = False) -> tuple[RunResult, list[str], str]:
+    """One run of every case in the files, notes on what was merged and what is missing (by
+    the records' run stamps: `stamp.coverage`), and the sweep's name. A case found in several
+    files counts once (the last file's result) and is reported. MixedRuns for records of
+    several runs, unless `allow_mixed`."""
     found: dict[str, CaseResult] = {}
     seen: dict[str, list[Path]] = {}
     stamped = []
@@ -40,4 +40,4 @@ def merge(paths: list[Path], allow_mixed: bool = False) -> tuple[RunResult, list
     results = sorted(found.values(), key=lambda r: natural_key(r.id))
     seconds = sum(r.seconds for r in results)
     run = RunResult(results, len(results) + covered.missing, seconds, missing=covered.missing)
-    return run, notes + covered.notes
+    return run, notes + covered.notes, covered.sweep

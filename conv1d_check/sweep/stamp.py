@@ -94,6 +94,7 @@ class Coverage:
 
     missing: int
     notes: list[str]
+    sweep: str = "conv1d-check"  # the sweep's name, where the records are of one
 
 
 def coverage(
@@ -142,4 +143,5 @@ def coverage(
                 )
                 unreported += short
         missing += unreported
-    return Coverage(missing, notes)
+    names = {key[0] for key in runs}
+    return Coverage(missing, notes, names.pop() if len(names) == 1 else "conv1d-check")
