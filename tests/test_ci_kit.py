@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -342,3 +343,23 @@ def test_a_cases_junit_identity_is_the_same_however_the_sweep_is_sharded(tmp_pat
     results = sorted(tmp_path.glob("results-*.jsonl"))
     main_of("report", *results, "-q", "--junit", tmp_path / "merged.xml", capsys=capsys)
     assert shards == whole == junit_identities(tmp_path / "merged.xml")
+
+
+def test_a_commands_time_is_its_wall_time_from_the_process_start(tmp_path):
+    """The verdict's seconds count the process's start (here a 2 s sleep before the command
+    runs) and no more than the whole command took."""
+    start = "import time; time.sleep(2); from conv1d_check.cli import main; main(['-q'])"
+    began = time.monotonic()
+    done = shell(f'{sys.executable} -c "{start}"', tmp_path)
+    took = time.monotonic() - began
+    seconds = float(re.search(r" in ([\d.]+) s$", done.stdout.strip())[1])
+    assert 2.0 <= seconds <= took
+
+
+def test_a_reports_time_is_the_cases_seconds_summed_and_says_so(shards, capsys):
+    code, out, _ = main_of("report", *shards, capsys=capsys)
+    assert code == 0
+    summed = sum(
+        json.loads(line)["seconds"] for path in shards for line in path.read_text().splitlines()
+    )
+    assert out.splitlines()[-1].endswith(f"; cases' time {summed:.2f} s (summed)")

@@ -125,12 +125,13 @@ class RunResult:
 
     results: list[CaseResult]
     total: int  # cases in the run (this shard), finished or not
-    seconds: float
+    seconds: float  # the command's wall time; a report's: the cases' seconds summed
     interrupted: bool = False  # by Ctrl-C
     stopped: bool = False  # by --max-failures
     resumed: int = 0  # results read back from the results file
     notes: list[str] = field(default_factory=list)
     missing: int = 0  # a report's: cases of the sweep that no file records (a shard)
+    merged: bool = False  # a report's, read from files: `seconds` is the cases' summed
 
     @property
     def verdict(self) -> Verdict:

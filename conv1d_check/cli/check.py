@@ -17,6 +17,7 @@ from ..check.case import FIELDS, Case, check_field
 from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
+from . import clock
 from .common import UsageError, emit, exit_code, usage
 
 HELP = (
@@ -350,6 +351,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         )
     except ResultsFileError as error:
         raise UsageError(f"--output: {error}") from None
+    run.seconds = clock.since_start()  # the command's wall time, its start-up included
     for note in run.notes:
         typer.echo(note, err=True)
     emit(

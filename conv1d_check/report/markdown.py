@@ -28,7 +28,12 @@ def markdown(run: RunResult, groups: list[Group], command: Callable[[Case], str]
         f"## {name}: {run.verdict}",
         "",
         f"**{counts['total']} case(s)**: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['errored']} errored, {counts['skipped']} skipped, in {run.seconds:.1f} s.",
+        f"{counts['errored']} errored, {counts['skipped']} skipped, "
+        + (
+            f"the cases' time {run.seconds:.1f} s summed."
+            if run.merged
+            else f"in {run.seconds:.1f} s."
+        ),
     ]
     if run.stopped or run.interrupted:
         why = "stopped by --max-failures" if run.stopped else "interrupted"

@@ -236,9 +236,16 @@ def print_verdict(run: RunResult, console: Console, label: str = "") -> None:
     console.print(
         Text.assemble(
             Text(run.verdict, VERDICT_STYLES[run.verdict]),
-            f": {cases}, {tally} in {run.seconds:.2f} s{where}",
+            f": {cases}, {tally}{_took(run)}{where}",
         )
     )
+
+
+def _took(run: RunResult) -> str:
+    """' in 4.01 s' (the command's wall time), or a report's "; cases' time 6.13 s (summed)"."""
+    if run.merged:
+        return f"; cases' time {run.seconds:.2f} s (summed)"
+    return f" in {run.seconds:.2f} s"
 
 
 def print_search(

@@ -39,5 +39,6 @@ def merge(paths: list[Path], allow_mixed: bool = False) -> tuple[RunResult, list
         )
     results = sorted(found.values(), key=lambda r: natural_key(r.id))
     seconds = sum(r.seconds for r in results)
-    run = RunResult(results, len(results) + covered.missing, seconds, missing=covered.missing)
+    total = len(results) + covered.missing
+    run = RunResult(results, total, seconds, missing=covered.missing, merged=True)
     return run, notes + covered.notes, covered.sweep
