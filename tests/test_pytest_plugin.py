@@ -67,3 +67,19 @@ def test_a_passing_suite_has_no_section(pytester, monkeypatch):
     done = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     done.assert_outcomes(passed=1)
     assert "conv1d-check" not in done.stdout.str()
+
+
+def test_a_mistyped_keyword_names_the_function_called_and_the_keyword_meant():
+    import conv1d_check
+
+    with pytest.raises(TypeError, match=r"^check\(\) got an unexpected keyword argument 'kernel'"):
+        conv1d_check.check(kernel=3)
+    with pytest.raises(TypeError, match=r"^assert_matches_torch\(\) .*'strides'; did you mean "):
+        conv1d_check.assert_matches_torch(strides=2)
+
+
+def test_a_skips_reason_gives_the_keywords_that_would_run_it():
+    from conv1d_check.api import keyword_form
+
+    reason = "the layer's constructor takes no stride=2, padding=1 (run with -s 1 --padding 0)"
+    assert keyword_form(reason).endswith("takes no stride=2, padding=1 (pass stride=1 padding=0)")

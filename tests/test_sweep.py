@@ -186,6 +186,7 @@ def test_one_command_line_is_a_sweep_of_one(tmp_path):
     result = invoke("--json", "-k", "5", "--output", output, "--jobs", "2")
     assert result.exit_code == 0
     (record,) = lines(output)
+    assert record.pop("run")["shard"] == [1, 1]  # its run's stamp, beside the JSON's record
     assert [record | {"seconds": 0}] == [
         c | {"seconds": 0} for c in json.loads(result.stdout)["cases"]
     ]
