@@ -36,7 +36,9 @@ def _refuse_unknown(function: str, signature: inspect.Signature, keywords: dict)
     """A keyword `function` does not take: TypeError naming it and the nearest it takes."""
     __tracebackhide__ = True
     for keyword in keywords:
-        if keyword not in signature.parameters or keyword == "case":
+        if keyword == "case":
+            raise TypeError(f"{function}(): give the case first, {function}(case), not case=")
+        if keyword not in signature.parameters:
             names = [name for name in signature.parameters if name != "case"]
             near = difflib.get_close_matches(keyword, names, n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]!r}?" if near else f"; it takes {', '.join(names)}"

@@ -76,6 +76,8 @@ def test_a_mistyped_keyword_names_the_function_called_and_the_keyword_meant():
         conv1d_check.check(kernel=3)
     with pytest.raises(TypeError, match=r"^assert_matches_torch\(\) .*'strides'; did you mean "):
         conv1d_check.assert_matches_torch(strides=2)
+    with pytest.raises(TypeError, match=r"give the case first, check\(case\), not case="):
+        conv1d_check.check(case=conv1d_check.Case())
 
 
 def test_a_skips_reason_gives_the_keywords_that_would_run_it():
