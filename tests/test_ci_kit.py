@@ -252,8 +252,8 @@ def imported(arguments: str, folder: Path) -> set[str]:
     return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
 
 
-def test_the_report_job_installs_what_report_imports_and_no_torch(tmp_path):
-    """The distributions `report` imports are the workflow's report job's packages or theirs."""
+def test_the_report_jobs_install_what_report_imports_and_no_torch(tmp_path):
+    """The distributions `report` imports are the report jobs' packages or theirs."""
     from importlib import metadata
 
     from packaging.requirements import Requirement
@@ -262,6 +262,8 @@ def test_the_report_job_installs_what_report_imports_and_no_torch(tmp_path):
     (install,) = [
         s["run"] for s in workflow["jobs"]["report"]["steps"] if "pip" in s.get("run", "")
     ]
+    pipeline = yaml.safe_load((CI / "gitlab-ci.yml").read_text())
+    assert pipeline["conv1d-check-report"]["before_script"] == [install]  # GitLab's the same
     assert "pip install --no-deps ./conv1d-check" in install and "torch" not in install
     wanted = install.split("&& pip install")[1].split()
     installed, todo = set(), list(wanted)
