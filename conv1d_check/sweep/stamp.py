@@ -120,8 +120,8 @@ def coverage(
             f"records of {len(files)} different runs (config, options, layer, shard count or "
             f"version): {'; '.join(origins)}. Merge them anyway with --allow-mixed"
         )
-    notes = ["records without a run stamp: whether shards are missing is unknown"]
-    notes = notes if None in files else []
+    unknown = "records without a run stamp: whether shards are missing is unknown"
+    notes = [unknown] if None in files else []
     missing = 0
     for key, shards in runs.items():
         some = next(iter(shards.values()))
