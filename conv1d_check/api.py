@@ -5,13 +5,14 @@ import conv1d_check
 result = conv1d_check.check(kernel_size=5, padding="same", stride=1)
 conv1d_check.assert_matches_torch(impl=MyConv1D, dtype="float32")
 
-@pytest.mark.parametrize("case", conv1d_check.cases("mytorch"), ids=str)
+@pytest.mark.parametrize("case", conv1d_check.cases("mytorch", impl=MyConv1D), ids=str)
 def test_my_layer(case):
-    conv1d_check.assert_matches_torch(case, impl=MyConv1D)
+    conv1d_check.assert_matches_torch(case)
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
 import sys
@@ -34,6 +35,33 @@ from .usercode.discover import as_impl
 P = ParamSpec("P")
 
 
+def _refuse_unknown(function: str, signature: inspect.Signature, keywords: dict) -> None:
+    """A keyword `function` does not take: TypeError naming it and the nearest it takes."""
+    __tracebackhide__ = True
+    for keyword in keywords:
+        if keyword == "case":
+            raise TypeError(f"{function}(): give the case first, {function}(case), not case=")
+        if keyword not in signature.parameters:
+            names = [name for name in signature.parameters if name != "case"]
+            near = difflib.get_close_matches(keyword, names, n=1, cutoff=0.5)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; it takes {', '.join(names)}"
+            raise TypeError(f"{function}() got an unexpected keyword argument {keyword!r}{hint}")
+
+
+def _suggesting(function: Callable[P, CaseResult]) -> Callable[P, CaseResult]:
+    """`function`, whose TypeError for an unknown keyword suggests the one meant."""
+    signature = inspect.signature(function)
+
+    @wraps(function)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> CaseResult:
+        __tracebackhide__ = True
+        _refuse_unknown(function.__name__, signature, kwargs)
+        return function(*args, **kwargs)
+
+    return checked
+
+
+@_suggesting
 def check(
     case: Case | None = None,
     /,
@@ -115,14 +143,19 @@ def check(
 def _asserting(checker: Callable[P, CaseResult]) -> Callable[P, CaseResult]:
     """`checker` that raises unless the case passes: the same parameters, editors see them."""
 
+    signature = inspect.signature(checker)
+
     @wraps(checker)
     def assert_matches_torch(*args: P.args, **kwargs: P.kwargs) -> CaseResult:
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        _refuse_unknown("assert_matches_torch", signature, kwargs)
         result = checker(*args, **kwargs)
-        if result.status == Status.SKIP and _under_pytest():
-            import pytest
+        if _under_pytest():
+            _hand_to_the_plugin(result)
+            if result.status == Status.SKIP:
+                import pytest
 
-            pytest.skip(f"{result.id}: {result.message}")
+                pytest.skip(f"{result.id}: {keyword_form(result.message)}")
         if not result.passed:
             raise AssertionError(explanation(result))
         return result
@@ -142,7 +175,8 @@ assert_matches_torch = _asserting(check)
 
 def explanation(result: CaseResult) -> str:
     """A failed case in words, for an AssertionError: what the terminal shows, as text."""
-    lines = [f"{result.id} ({result.convention or 'builtin'}): {result.status}"]
+    layer = f"{result.case.impl} ({result.convention or 'builtin'})"
+    lines = [result.headline, f"{result.status}: case {result.id}, layer {layer}"]
     lines += result.message.splitlines()
     lines += [f"  diagnosis: {d}" for d in result.diagnosis]
     for name, axes in result.where.items():
@@ -162,6 +196,23 @@ def cases(config: str | Path, **overrides: Any) -> list[Case]:
     if "impl" in overrides:
         overrides["impl"] = as_impl(overrides["impl"])
     return [entry.case for entry in load(resolve(config), overrides) if not entry.skip]
+
+
+def keyword_form(reason: str) -> str:
+    """A skip's reason in the API's words: 'run with --padding 0' as 'pass padding=0'."""
+    from .usercode.naming import IMPLIED, OPTIONS
+
+    for name, option in OPTIONS.items():
+        reason = reason.replace(option, f"{name}={IMPLIED[name]!r}")
+    return reason.replace("(run with ", "(pass ")
+
+
+def _hand_to_the_plugin(result: CaseResult) -> None:
+    """The result, for the pytest plugin's summary of failure groups (when it is loaded)."""
+    from . import pytest_plugin
+
+    if pytest_plugin.active:
+        pytest_plugin.judged.append(result)
 
 
 def _under_pytest() -> bool:

@@ -18,7 +18,8 @@ ALLOWED = {
     "report": {"check", "nn"},
     "sweep": {"check", "usercode", "nn", "report"},
     "cli": {"api", "check", "nn", "report", "sweep", "usercode"},
-    "api": {"check", "nn", "sweep", "usercode"},
+    "api": {"check", "nn", "sweep", "usercode", "pytest_plugin"},
+    "pytest_plugin": {"check", "cli", "report"},  # at the end of a run: pytest's summary
 }
 MODULES = sorted(PACKAGE.rglob("*.py"))
 # A result's display in Jupyter is the report's rendering, imported when Jupyter asks for it.

@@ -208,6 +208,7 @@ def test_one_command_line_is_a_sweep_of_one(tmp_path):
     result = invoke("--json", "-k", "5", "--output", output, "--jobs", "2")
     assert result.exit_code == 0
     (record,) = lines(output)
+    assert record.pop("run")["shard"] == [1, 1]  # its run's stamp, beside the JSON's record
     assert [record | {"seconds": 0}] == [
         c | {"seconds": 0} for c in json.loads(result.stdout)["cases"]
     ]
@@ -217,6 +218,7 @@ def test_the_output_file_has_a_line_per_case_as_the_json_has(config, tmp_path):
     output = tmp_path / "results.jsonl"
     result = invoke("--config", config, "--json", "--output", output)
     written = sorted(lines(output), key=lambda c: c["id"])
+    assert all(c.pop("run")["planned"] == len(written) for c in written)  # and its run's stamp
     assert [{k: v for k, v in c.items() if k != "seconds"} for c in written] == cases(result.stdout)
 
 

@@ -38,15 +38,19 @@ class Verdict(StrEnum):
     FAIL = "FAIL"
     NOTHING_CHECKED = "NOTHING CHECKED"  # no case was judged: all skipped, or none at all
     INTERRUPTED = "INTERRUPTED"
+    INCOMPLETE = "INCOMPLETE"  # a report whose records lack cases of their sweep: a shard
 
 
-def verdict_of(statuses: Iterable[Status], interrupted: bool = False) -> Verdict:
-    """The verdict of a run whose cases ended with `statuses`."""
+def verdict_of(statuses: Iterable[Status], interrupted: bool = False, missing: int = 0) -> Verdict:
+    """The verdict of a run whose cases ended with `statuses`, `missing` of its cases not
+    reported (a report over some of the shards)."""
     counts = Counter(statuses)
     if interrupted:
         return Verdict.INTERRUPTED
     if counts[Status.FAIL] or counts[Status.ERROR]:
         return Verdict.FAIL
+    if missing:
+        return Verdict.INCOMPLETE
     return Verdict.PASS if counts[Status.PASS] else Verdict.NOTHING_CHECKED
 
 
@@ -109,6 +113,12 @@ class CaseResult:
         return self.status == Status.PASS
 
     @property
+    def headline(self) -> str:
+        """What is wrong, in one line: the first diagnosis, else the message's first line."""
+        lines = [*self.diagnosis, *self.message.splitlines()]
+        return lines[0] if lines else str(self.status)
+
+    @property
     def torch_is_truth(self) -> bool:
         """The float64 truth is torch itself (float64 on the CPU): torch's error is nil."""
         return self.case.device == "cpu" and self.case.dtype == "float64"
@@ -150,16 +160,18 @@ class RunResult:
 
     results: list[CaseResult]
     total: int  # cases in the run (this shard), finished or not
-    seconds: float
+    seconds: float  # the command's wall time; a report's: the cases' seconds summed
     interrupted: bool = False  # by Ctrl-C
     stopped: bool = False  # by --max-failures
     resumed: int = 0  # results read back from the results file
     notes: list[str] = field(default_factory=list)
     workers: int = 0  # processes that ran the cases run now (1: the tool's own; 0: none ran)
+    missing: int = 0  # a report's: cases of the sweep that no file records (a shard)
+    merged: bool = False  # a report's, read from files: `seconds` is the cases' summed
 
     @property
     def verdict(self) -> Verdict:
-        return verdict_of((r.status for r in self.results), self.interrupted)
+        return verdict_of((r.status for r in self.results), self.interrupted, self.missing)
 
     def __repr__(self) -> str:
         """`RunResult(FAIL: 160 case(s), 150 pass, 10 fail)`."""

@@ -4,6 +4,7 @@ makes it a sweep of many."""
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -17,14 +18,15 @@ from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
 from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
-from . import pictures
-from .common import UsageError, config_error, exit_code, usage
+from . import clock, pictures
+from .common import UsageError, config_error, exit_code, flag, given, invalid, usage
 
 HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
     "With no options: the notebook's case, on the built-in numpy layer. Exit codes: 0 every "
     "case passed; 1 a case failed or errored; 2 bad usage, parameters or config file; 5 "
-    "nothing was checked (every case skipped; --allow-empty makes it 0); 130 interrupted.\n\n"
+    "nothing was checked (every case skipped; --allow-empty makes it 0); 130 interrupted; 6 "
+    "(report) cases of the sweep are in no file.\n\n"
     f"Shipped configs, for --config: {', '.join(sorted(shipped()))}. "
     "`conv1d-check report FILE.jsonl...` merges the results files of shards into one report."
 )
@@ -47,24 +49,6 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"conv1d-check {__version__}")
         raise typer.Exit()
-
-
-def _flag(ctx: typer.Context, name: str) -> str:
-    """The command-line option of parameter `name` (in_channels -> --in)."""
-    for param in ctx.command.params:
-        if param.name == name:
-            return max(param.opts, key=len)
-    return name
-
-
-def _invalid(ctx: typer.Context, error: InvalidParameter) -> UsageError:
-    return UsageError(f"{_flag(ctx, error.param)}: {error}")
-
-
-def _given(ctx: typer.Context, name: str) -> bool:
-    """The option was given on the command line (not left at its default)."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name == "COMMANDLINE"
 
 
 @app.command(help=HELP)
@@ -192,8 +176,9 @@ def check_command(
     shard: Annotated[
         str | None,
         typer.Option(
-            metavar="I/N",
-            help="Run shard I of N (1-based): every N-th of the cases that run, and of the skips.",
+            metavar="I/N|auto",
+            help="Run shard I of N (1-based): every N-th of the cases that run, and of the skips. "
+            "auto: I and N from a Slurm job array or GitLab's parallel:.",
             rich_help_panel=SWEEP,
         ),
     ] = None,
@@ -302,7 +287,7 @@ def check_command(
             raise typer.Exit(run_search(case, search, command_line))
         run = _run(ctx, case, params)
     except InvalidParameter as error:
-        raise usage(_invalid(ctx, error)) from None
+        raise usage(invalid(ctx, error)) from None
     except UsageError as error:
         raise usage(error) from None
     raise typer.Exit(exit_code(run.verdict, allow_empty))
@@ -322,10 +307,12 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     shard = None
     if params["shard"] is not None:
         try:
-            shard = plan.parse_shard(params["shard"])
+            shard, found = plan.shard_from(params["shard"], os.environ)
         except ValueError as error:
             raise UsageError(f"--shard: {error}") from None
-    given = {name: params[name] for name in FIELDS if _given(ctx, name)}
+        if found:
+            typer.echo(f"note: --shard auto: shard {shard[0]}/{shard[1]} from {found}", err=True)
+    given = {name: params[name] for name in FIELDS if given(ctx, name)}
     for name, value in given.items():
         check_field(name, value)
     try:
@@ -340,7 +327,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         raise config_error(error) from None
     for name in ("output", "junit", "markdown"):
         if params[name] is not None:
-            check_writable(params[name], _flag(ctx, name))
+            check_writable(params[name], flag(ctx, name))
             plan.refuse_overwriting(the_plan, name, params[name])
     axes = pictures.check_options(params, the_plan.inputs)
     try:
@@ -362,9 +349,17 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         )
     except ResultsFileError as error:
         raise UsageError(f"--output: {error}") from None
+    run.seconds = clock.since_start()  # the command's wall time, its start-up included
     for note in run.notes:
         typer.echo(note, err=True)
-    report = Report(run, groups.group(run.results), the_plan.name, the_plan.label, command_line)
+    report = Report(
+        run,
+        groups.group(run.results),
+        the_plan.name,
+        the_plan.label,
+        command_line,
+        the_plan.stamp.sweep,
+    )
     write_all(chosen(params, single=len(the_plan.entries) == 1), report)
     pictures.write(run, len(the_plan.entries) == 1, params, axes, command_line)
     if run.interrupted and params["json_output"]:

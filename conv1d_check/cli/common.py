@@ -1,13 +1,16 @@
-"""What the commands share: exit codes and usage errors (a config file's, one problem a line)."""
+"""What the commands share: exit codes, usage errors (a config file's, one problem a line) and
+the options' names."""
 
 from __future__ import annotations
 
 import typer
 
 from ..check.result import Verdict
+from ..nn.spec import InvalidParameter
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
 EXIT_CODES[Verdict.INTERRUPTED] = 130
+EXIT_CODES[Verdict.INCOMPLETE] = 6  # 3 is an internal error (as in pytest)
 USAGE = 2
 
 
@@ -41,3 +44,22 @@ def config_error(error: Exception) -> UsageError:
     if len(problems) > 20:
         shown.append(f"  ... and {len(problems) - 20} more")
     return UsageError(f"{len(problems)} problems in {error.path}; nothing ran:", *shown)
+
+
+def flag(ctx: typer.Context, name: str) -> str:
+    """The command-line option of parameter `name` (in_channels -> --in)."""
+    for param in ctx.command.params:
+        if param.name == name:
+            return max(param.opts, key=len)
+    return name
+
+
+def invalid(ctx: typer.Context, error: InvalidParameter) -> UsageError:
+    """A bad parameter's error, under the name of its option."""
+    return UsageError(f"{flag(ctx, error.param)}: {error}")
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """The option was given on the command line (not left at its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"

@@ -42,6 +42,14 @@ def report_command(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Exit 0, not 5, when nothing was checked.")
     ] = False,
+    allow_mixed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mixed",
+            help="Merge records of different runs (config, options, layer, shard count or "
+            "version) instead of refusing them.",
+        ),
+    ] = False,
 ) -> None:
     """Merge results files into one report; run nothing."""
     from ..report import groups
@@ -49,21 +57,22 @@ def report_command(
     from ..report.reporters import Report, chosen, write_all
     from ..sweep.merge import merge
     from ..sweep.results_file import ResultsFileError
+    from ..sweep.stamp import MixedRuns
 
     try:
         for name, path in (("--junit", junit), ("--markdown", markdown)):
             if path is not None:
                 check_writable(path, name)
-        run, notes = merge(files)
+        run, notes, sweep = merge(files, allow_mixed)
     except InvalidParameter as error:
         raise usage(UsageError(f"{error.param}: {error}")) from None
-    except ResultsFileError as error:
+    except (ResultsFileError, MixedRuns) as error:
         raise usage(UsageError(str(error))) from None
     for note in notes:
         typer.echo(note, err=True)
     options = {"json_output": json_output, "quiet": quiet, "list_skipped": list_skipped}
     options |= {"junit": junit, "markdown": markdown}
     name = f"conv1d-check report of {len(files)} file(s)"
-    report = Report(run, groups.group(run.results), name, "", command_line)
+    report = Report(run, groups.group(run.results), name, "", command_line, sweep)
     write_all(chosen(options, single=False), report)
     raise typer.Exit(exit_code(run.verdict, allow_empty))

@@ -6,15 +6,20 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from ..check.result import CaseResult, RunResult, Status
+from ..check.result import RunResult, Status
 from .text import for_xml
 
 OUTCOMES = {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIP: "skipped"}
 
 
-def junit_xml(run: RunResult, suite: str = "conv1d-check") -> ET.ElementTree:
-    """One testsuite, one testcase per case with its parameters as properties. A failure's or
-    an error's `message` starts with the diagnosis; its body is the whole explanation."""
+def junit_xml(
+    run: RunResult, suite: str = "conv1d-check", classname: str = "conv1d-check"
+) -> ET.ElementTree:
+    """One testsuite (`suite` may name the shard), one testcase per case: `classname` (the
+    sweep's name, never the shard's, so that a case's identity is the same however the sweep
+    is sharded) and the case's id, its parameters as properties (those set: never "None"). A
+    failure's or an error's `message` starts with the diagnosis; its body is the whole
+    explanation."""
     counts = Counter(r.status for r in run.results)
     root = ET.Element("testsuites")
     testsuite = ET.SubElement(
@@ -29,13 +34,15 @@ def junit_xml(run: RunResult, suite: str = "conv1d-check") -> ET.ElementTree:
     )
     for result in run.results:
         testcase = ET.SubElement(
-            testsuite, "testcase", classname=suite, name=result.id, time=f"{result.seconds:.3f}"
+            testsuite, "testcase", classname=classname, name=result.id, time=f"{result.seconds:.3f}"
         )
         properties = ET.SubElement(testcase, "properties")
         for name, value in result.case.params().items():
-            ET.SubElement(properties, "property", name=name, value=for_xml(str(value)))
+            if value is not None:
+                ET.SubElement(properties, "property", name=name, value=for_xml(str(value)))
         if result.status in OUTCOMES:
-            outcome = ET.SubElement(testcase, OUTCOMES[result.status], message=_headline(result))
+            message = for_xml(result.headline)
+            outcome = ET.SubElement(testcase, OUTCOMES[result.status], message=message)
             if result.status != Status.SKIP:
                 outcome.text = for_xml("\n".join([*result.diagnosis, result.message]).strip())
         if result.layer_output:
@@ -44,11 +51,7 @@ def junit_xml(run: RunResult, suite: str = "conv1d-check") -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
-def _headline(result: CaseResult) -> str:
-    """The first line a CI page shows: the diagnosis if there is one, else the message's."""
-    lines = [*result.diagnosis, *result.message.splitlines()]
-    return for_xml(lines[0] if lines else str(result.status))
-
-
-def write_junit(run: RunResult, path: Path, suite: str = "conv1d-check") -> None:
-    junit_xml(run, suite).write(path, encoding="utf-8", xml_declaration=True)
+def write_junit(
+    run: RunResult, path: Path, suite: str = "conv1d-check", classname: str = "conv1d-check"
+) -> None:
+    junit_xml(run, suite, classname).write(path, encoding="utf-8", xml_declaration=True)

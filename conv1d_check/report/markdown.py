@@ -22,11 +22,18 @@ def markdown(run: RunResult, groups: list[Group], command: Callable[[Case], str]
         f"## {name}: {run.verdict}",
         "",
         f"**{counts['total']} case(s)**: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['errored']} errored, {counts['skipped']} skipped, in {run.seconds:.1f} s.",
+        f"{counts['errored']} errored, {counts['skipped']} skipped, "
+        + (
+            f"the cases' time {run.seconds:.1f} s summed."
+            if run.merged
+            else f"in {run.seconds:.1f} s."
+        ),
     ]
     if run.stopped or run.interrupted:
         why = "stopped by --max-failures" if run.stopped else "interrupted"
         lines.append(f"{why}: {run.total - len(run.results)} case(s) did not run.")
+    if run.missing:
+        lines.append(f"**incomplete**: {run.missing} case(s) of the sweep are in no file.")
     for found in groups[:MAX_GROUPS]:
         lines += ["", f"### {len(found.results)} {found.status} case(s): {_cell(found.what[0])}"]
         lines += [f"- {_cell(line)}" for line in found.what[1:]]

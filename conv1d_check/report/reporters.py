@@ -20,14 +20,16 @@ from .groups import Group
 @dataclass(frozen=True)
 class Report:
     """What every reporter is fed: the finished run, its failure groups, the run's name (a
-    JUnit suite's, a Markdown heading's), a label for the verdict line, and how to write a case
-    as the command that runs it alone."""
+    JUnit suite's, a Markdown heading's), a label for the verdict line, how to write a case
+    as the command that runs it alone, and the sweep's name whatever the shard (the JUnit
+    cases' class, so that a case's identity does not change with the sharding)."""
 
     run: RunResult
     groups: list[Group]
     name: str
     label: str
     command: Callable[[Case], str]
+    sweep: str = "conv1d-check"
 
 
 class Reporter(Protocol):
@@ -76,7 +78,7 @@ class JUnitReporter:
     def write(self, report: Report) -> None:
         from .junit import write_junit
 
-        write_junit(report.run, self.path, suite=report.name)
+        write_junit(report.run, self.path, suite=report.name, classname=report.sweep)
 
 
 @dataclass(frozen=True)

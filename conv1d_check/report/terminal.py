@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -31,11 +32,15 @@ VERDICT_STYLES = {
     Verdict.FAIL: "bold red",
     Verdict.NOTHING_CHECKED: "bold yellow",
     Verdict.INTERRUPTED: "bold magenta",
+    Verdict.INCOMPLETE: "bold yellow",
 }
 PRINTED_LINES = 8  # lines of a layer's output shown in the terminal
 SHOWN_IDS = 5  # ids of a group's other cases shown
 COLUMNS = ("tensor", "shape", "max abs", "max rel", "err/allowed", "allowed", "rule")
 COLUMNS += ("mismatched", "worst index", "torch", "result")
+LEFT = ("tensor", "shape", "rule")
+# The columns of the table where the full one does not fit (80 columns: a notebook, a CI log).
+COMPACT = ("tensor", "max abs", "max rel", "err/allowed", "mismatched", "result")
 
 
 def stdout_console() -> Console:
@@ -46,44 +51,76 @@ def stdout_console() -> Console:
     return console
 
 
-def case_table(result: CaseResult) -> Table:
-    """One row per tensor: the layer's errors against the truth, as a share of the allowance
-    and the rule that set it; torch's own error; the verdict."""
-    table = Table(title=f"{result.id}  ·  layer: {result.convention}", title_justify="left")
-    for column in COLUMNS:
-        table.add_column(
-            column, justify="left" if column in ("tensor", "shape", "rule") else "right"
-        )
+def _rows(result: CaseResult) -> list[dict[str, str | Text]]:
+    """Each judged tensor's cells, by column (COLUMNS): the layer's errors against the truth,
+    as a share of the allowance and the rule that set it; torch's own error; the verdict."""
+    rows = []
     for name, shape in result.shapes.items():
         theirs = "truth" if result.torch_is_truth else number(result.torch_errors[name].max_abs)
         error = result.errors.get(name)
         if error is None:
             why = result.why_missing(name)
-            blank = [why] + ["-"] * (len(COLUMNS) - 5)
-            table.add_row(name, str(shape), *blank, theirs, Text("FAIL", STYLES[Status.FAIL]))
-            continue
-        verdict = Status.PASS if error.passed else Status.FAIL
-        table.add_row(
-            name,
-            str(shape),
-            number(error.max_abs),
-            number(error.max_rel),
-            number(error.share),
-            number(error.allowed),
-            error.rule,
-            f"{error.mismatched}/{error.total}",
-            str(tuple(error.worst_index)),
-            theirs,
-            Text(verdict.upper(), STYLES[verdict]),
-        )
+            cells = [name, str(shape), why] + ["-"] * (len(COLUMNS) - 5)
+            cells += [theirs, Text("FAIL", STYLES[Status.FAIL])]
+        else:
+            verdict = Status.PASS if error.passed else Status.FAIL
+            cells = [
+                name,
+                str(shape),
+                number(error.max_abs),
+                number(error.max_rel),
+                number(error.share),
+                number(error.allowed),
+                error.rule,
+                f"{error.mismatched}/{error.total}",
+                str(tuple(error.worst_index)),
+                theirs,
+                Text(verdict.upper(), STYLES[verdict]),
+            ]
+        rows.append(dict(zip(COLUMNS, cells, strict=True)))
+    return rows
+
+
+def case_table(result: CaseResult, columns: tuple[str, ...] = COLUMNS, title: bool = True) -> Table:
+    """One row per tensor, in `columns` (of COLUMNS), titled with the case's id and layer."""
+    heading = f"{result.id}  ·  layer: {result.convention}" if title else None
+    table = Table(title=heading, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="left" if column in LEFT else "right", no_wrap=True)
+    for row in _rows(result):
+        table.add_row(*(row[column] for column in columns))
     return table
+
+
+def print_table(result: CaseResult, console: Console) -> None:
+    """The case's table at the console's width: the full one where it fits, else the compact
+    one (COMPACT, the id above it) where that fits, else a line per tensor; never a number
+    cut. The JSON has every column."""
+    full = case_table(result)
+    if _width(full, console) <= console.width:
+        console.print(full)
+        return
+    _plain(console, [f"{result.id}  ·  layer: {result.convention}"])
+    compact = case_table(result, COMPACT, title=False)
+    if _width(compact, console) <= console.width:
+        console.print(compact)
+        return
+    for row in _rows(result):
+        cells = [f"{column} {row[column]}" for column in COMPACT[1:-1]]
+        _plain(console, [f"  {row['tensor']}: {', '.join(cells)}: {row['result']}"])
+
+
+def _width(table: Table, console: Console) -> int:
+    """The columns `table` takes with no cell cut or wrapped."""
+    unlimited = console.options.update_width(1_000_000)
+    return Measurement.get(console, unlimited, table).maximum
 
 
 def print_case(result: CaseResult, console: Console, repeats: int = 1) -> None:
     """The table of one case, then its message, diagnosis, notes and what the layer printed
     (which `repeats` cases printed alike)."""
     if result.shapes:
-        console.print(case_table(result))
+        print_table(result, console)
     else:
         status = Text(result.status.upper(), STYLES[result.status])
         layer = f"  ·  layer: {result.convention}" if result.convention else ""
@@ -195,14 +232,23 @@ def print_verdict(run: RunResult, console: Console, label: str = "") -> None:
     cases = f"{len(run.results)} case(s)"
     if run.interrupted or run.stopped:
         cases = f"{len(run.results)} of {run.total} case(s) finished"
+    if run.missing:
+        cases = f"{len(run.results)} of {run.total} case(s) reported"
     tally = ", ".join(f"{counts[s]} {s}" for s in Status if counts[s]) or "none run"
     where = f" ({label})" if label else ""
     console.print(
         Text.assemble(
             Text(run.verdict, VERDICT_STYLES[run.verdict]),
-            f": {cases}, {tally} in {run.seconds:.2f} s{where}",
+            f": {cases}, {tally}{_took(run)}{where}",
         )
     )
+
+
+def _took(run: RunResult) -> str:
+    """' in 4.01 s' (the command's wall time), or a report's "; cases' time 6.13 s (summed)"."""
+    if run.merged:
+        return f"; cases' time {run.seconds:.2f} s (summed)"
+    return f" in {run.seconds:.2f} s"
 
 
 def print_search(

@@ -11,11 +11,12 @@ from __future__ import annotations
 import fcntl
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..check.result import BadRecord, CaseResult, from_record
 from ..report.records import to_json
 from .config import Entry
+from .stamp import Stamp, read_stamp
 
 
 class ResultsFileError(ValueError):
@@ -26,8 +27,9 @@ class ResultsFile:
     """--output: one JSON line per finished case, written and flushed as it finishes, in the
     order cases finish."""
 
-    def __init__(self, path: Path, resume: bool):
+    def __init__(self, path: Path, resume: bool, stamp: Stamp | None = None):
         self.path = path
+        self.stamp = {"run": stamp.record()} if stamp else {}
         self.notes: list[str] = []
         if path.is_dir():
             raise ResultsFileError(f"{path}: is a directory")
@@ -43,7 +45,7 @@ class ResultsFile:
                 f"{path}: another conv1d-check is writing it; wait for it, or use another file"
             ) from None
         try:
-            self.results, end = read_results(path) if resume else ([], 0)
+            self.results, end = read_results(path)[:2] if resume else ([], 0)
         except ResultsFileError:
             self.close()
             raise
@@ -73,33 +75,45 @@ class ResultsFile:
         return found
 
     def write(self, result: CaseResult) -> None:
-        self.stream.write(to_json(result.to_record()) + "\n")
+        self.stream.write(to_json(result.to_record() | self.stamp) + "\n")
         self.stream.flush()
 
     def close(self) -> None:
         self.stream.close()  # and with it the lock
 
 
-def read_results(path: Path) -> tuple[list[CaseResult], int]:
-    """The results recorded in a file, and where its complete lines end (a partial last line
-    is left out). ResultsFileError names the first line that is not a case's record."""
+class Read(NamedTuple):
+    """A results file's records: the results, where the complete lines end, each record's
+    run stamp (None where it has none)."""
+
+    results: list[CaseResult]
+    end: int
+    stamps: list[Stamp | None]
+
+
+def read_results(path: Path) -> Read:
+    """The results recorded in a file, where its complete lines end (a partial last line is
+    left out), and their stamps. ResultsFileError names the first line that is not a case's
+    record."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ResultsFileError(f"{path}: cannot read it: {error.strerror}") from None
     end = data.rfind(b"\n") + 1
-    results = []
+    results, stamps = [], []
     for number, line in enumerate(data[:end].splitlines(), 1):
         if not line.strip():
             continue
         try:
-            results.append(from_record(json.loads(line)))
+            record = json.loads(line)
+            results.append(from_record(record))
+            stamps.append(read_stamp(record.get("run") if isinstance(record, dict) else None))
         except (ValueError, RecursionError) as error:
             why = error if isinstance(error, BadRecord) else "not JSON"
             raise ResultsFileError(
                 f"{path}: line {number} is not a case's record ({why}); the file is unchanged"
             ) from None
-    return results, end
+    return Read(results, end, stamps)
 
 
 def _plain(value: Any) -> Any:

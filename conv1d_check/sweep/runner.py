@@ -98,7 +98,7 @@ def run(
     """
     start = time.perf_counter()
     entries = plan.entries
-    sink = ResultsFile(output, resume) if output else None
+    sink = ResultsFile(output, resume, plan.stamp) if output else None
     done = sink.done(entries) if sink else {}
     resumed = len(done)
     todo = [entry for entry in entries if entry.case.id not in done]
