@@ -19,7 +19,7 @@ from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
 from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
 from . import clock, pictures
-from .common import UsageError, config_error, exit_code, flag, given, invalid, usage
+from .common import UsageError, config_error, exit_code, flag, invalid, on_command_line, usage
 
 HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
@@ -312,7 +312,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
             raise UsageError(f"--shard: {error}") from None
         if found:
             typer.echo(f"note: --shard auto: shard {shard[0]}/{shard[1]} from {found}", err=True)
-    given = {name: params[name] for name in FIELDS if given(ctx, name)}
+    given = {name: params[name] for name in FIELDS if on_command_line(ctx, name)}
     for name, value in given.items():
         check_field(name, value)
     try:

@@ -59,7 +59,7 @@ def invalid(ctx: typer.Context, error: InvalidParameter) -> UsageError:
     return UsageError(f"{flag(ctx, error.param)}: {error}")
 
 
-def given(ctx: typer.Context, name: str) -> bool:
+def on_command_line(ctx: typer.Context, name: str) -> bool:
     """The option was given on the command line (not left at its default)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
