@@ -46,7 +46,8 @@ def test_a_failing_suite_ends_with_the_groups_and_each_failure_opens_with_whats_
     assert section[1] == "6 failing case(s) in 1 group(s):"
     assert section[2].startswith("FAIL 6 case(s): dX: matches a backward that ignores the stride")
     assert section[3] == "  fails exactly when stride >= 2"
-    assert section[4].startswith("  smallest: conv1d-check --in 1 --out 2 -k 1 -n 1 -l 7 --impl ")
+    smallest = "  smallest: conv1d-check --in 1 --out 2 -k 1 -s 4 -n 1 -l 7 --impl "  # 2 outputs
+    assert section[4].startswith(smallest)
     first = "E       AssertionError: dX: matches a backward that ignores the stride"
     assert out.count(first) == 6
 
