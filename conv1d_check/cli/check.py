@@ -297,7 +297,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     """Plan the run, check its output paths, run it, report it."""
     from ..check.torch_side import DeviceUnavailable, check_device
     from ..report import groups, progress
-    from ..report.paths import check_writable
+    from ..report.paths import check_writable, refuse_collisions
     from ..sweep import config, plan, runner
     from ..sweep.results_file import ResultsFileError
 
@@ -325,7 +325,8 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     for name in ("output", "junit", "markdown"):
         if params[name] is not None:
             check_writable(params[name], _flag(ctx, name))
-            plan.refuse_overwriting(the_plan, name, params[name])
+    outputs = {_flag(ctx, name): params[name] for name in ("output", "junit", "markdown")}
+    refuse_collisions(outputs, the_plan.inputs)
     try:
         for device in sorted({entry.case.device for entry in the_plan.entries} - {"cpu"}):
             check_device(device)

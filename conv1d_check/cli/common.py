@@ -87,8 +87,9 @@ def emit(
 
 def _markdown_files(path: Path | None) -> list[tuple[Path, str]]:
     """--markdown FILE, written; GitHub's job summary file, appended to when it is set."""
+    from ..report.paths import summary_file
+
     files = [(path, "w")] if path is not None else []
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        files.append((Path(summary), "a"))
+    if (summary := summary_file()) is not None:
+        files.append((summary, "a"))
     return files

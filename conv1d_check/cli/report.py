@@ -45,7 +45,7 @@ def report_command(
 ) -> None:
     """Merge results files into one report; run nothing."""
     from ..report import groups
-    from ..report.paths import check_writable
+    from ..report.paths import check_writable, refuse_collisions
     from ..sweep.merge import merge
     from ..sweep.results_file import ResultsFileError
 
@@ -53,6 +53,7 @@ def report_command(
         for name, path in (("--junit", junit), ("--markdown", markdown)):
             if path is not None:
                 check_writable(path, name)
+        refuse_collisions({"--junit": junit, "--markdown": markdown}, files)
         run, notes = merge(files)
     except InvalidParameter as error:
         raise usage(UsageError(f"{error.param}: {error}")) from None

@@ -24,3 +24,39 @@ def check_writable(path: Path, param: str) -> None:
         raise InvalidParameter(param, f"{path}: cannot write it: {error.strerror}") from None
     if not existed:
         os.unlink(path)
+
+
+SUMMARY = "GITHUB_STEP_SUMMARY"  # GitHub's job summary file: the Markdown is appended to it
+
+
+def summary_file() -> Path | None:
+    """The job summary file GitHub names in the environment, if any."""
+    summary = os.environ.get(SUMMARY)
+    return Path(summary) if summary else None
+
+
+def refuse_collisions(outputs: dict[str, Path | None], inputs: list[Path]) -> None:
+    """Raise InvalidParameter unless every output (option -> path; the job summary file among
+    them) is a file of its own, and none of them is a file the run reads."""
+    given = [(name, path) for name, path in outputs.items() if path is not None]
+    if (summary := summary_file()) is not None:
+        given.append((SUMMARY, summary))
+    for number, (name, path) in enumerate(given):
+        for other, earlier in given[:number]:
+            if _same(path, earlier):
+                raise InvalidParameter(
+                    name, f"{path} is also {other}: give each output a file of its own"
+                )
+        for source in inputs:
+            if _same(path, source):
+                raise InvalidParameter(
+                    name, f"{path} is the run's own input ({source}): write elsewhere"
+                )
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (the same inode, or the same path once resolved)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist yet
+        return os.path.realpath(a) == os.path.realpath(b)

@@ -1,5 +1,10 @@
 """Results files (one per shard) read back and merged into one run, for `conv1d-check report`.
-Nothing runs and torch is not imported."""
+Nothing runs and torch is not imported.
+
+A report must never be greener than its files: a last line cut short (a sweep killed while
+writing it) is refused unless it is a whole record, and one case recorded twice with other
+parameters or another verdict is refused, naming both lines.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,60 @@ from pathlib import Path
 
 from ..check.result import CaseResult, RunResult
 from ..report.groups import natural_key
-from .results_file import ResultsFileError, read_results
+from .results_file import ResultsFileError, plain, read_numbered, record
 
 
 def merge(paths: list[Path]) -> tuple[RunResult, list[str]]:
-    """One run of every case in the files, and notes on what was merged. A case found in
-    several files counts once (the last file's result) and is reported."""
-    found: dict[str, CaseResult] = {}
-    seen: dict[str, list[Path]] = {}
+    """One run of every case in the files, and notes on what was merged. A case recorded more
+    than once, alike, counts once and is reported."""
+    found: dict[str, tuple[CaseResult, str]] = {}  # id -> its result, and where (file:line)
+    repeated: set[str] = set()
     for path in paths:
         if not path.is_file():
             raise ResultsFileError(
                 f"{path}: {'is a directory' if path.is_dir() else 'no such file'}"
             )
-        for result in read_results(path)[0]:
-            found[result.id] = result
-            seen.setdefault(result.id, []).append(path)
+        for where, result in _records(path):
+            if result.id in found:
+                _refuse_conflict(found[result.id], (result, where))
+                repeated.add(result.id)
+            found[result.id] = (result, where)
     notes = [f"merged {len(found)} case(s) from {len(paths)} file(s)"]
-    twice = sorted((i for i, files in seen.items() if len(files) > 1), key=natural_key)
-    if twice:
+    if repeated:
+        twice = sorted(repeated, key=natural_key)
         notes.append(
-            f"{len(twice)} case(s) appear in more than one file, counted once (the last file's "
-            f"result): {', '.join(twice[:5])}{' ...' if len(twice) > 5 else ''}"
+            f"{len(twice)} case(s) recorded more than once, alike, counted once: "
+            f"{', '.join(twice[:5])}{' ...' if len(twice) > 5 else ''}"
         )
-    results = sorted(found.values(), key=lambda r: natural_key(r.id))
+    results = sorted((result for result, _ in found.values()), key=lambda r: natural_key(r.id))
     return RunResult(results, len(results), sum(r.seconds for r in results)), notes
+
+
+def _records(path: Path) -> list[tuple[str, CaseResult]]:
+    """(file:line, result) of every record of a file, a whole last line without its newline
+    included; a last line cut short is a ResultsFileError."""
+    numbered, _, partial = read_numbered(path)
+    if partial is not None:
+        number, line = partial
+        try:
+            numbered.append((number, record(path, number, line)))
+        except ResultsFileError:
+            raise ResultsFileError(
+                f"{path}: line {number} is cut short (a sweep killed while writing it?): its "
+                "case would be missing from the report; rerun that shard, or remove the line"
+            ) from None
+    return [(f"{path}:{number}", result) for number, result in numbered]
+
+
+def _refuse_conflict(first: tuple[CaseResult, str], second: tuple[CaseResult, str]) -> None:
+    """A ResultsFileError when two records of one case differ in parameters or verdict."""
+    (a, where_a), (b, where_b) = first, second
+    if plain(a.case.params()) != plain(b.case.params()):
+        what = "other parameters"
+    elif a.status != b.status:
+        what = f"another verdict ({a.status} and {b.status})"
+    else:
+        return
+    raise ResultsFileError(
+        f"{a.id} is recorded at {where_a} and at {where_b} with {what}: keep one of them"
+    )

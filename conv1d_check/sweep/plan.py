@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ..check.case import Case
-from ..nn.spec import InvalidParameter
 from .config import MAX_CASES, Entry, load, resolve
 
 
@@ -75,12 +74,3 @@ def plan(
 def _file(impl: str) -> Path | None:
     target = impl.partition(":")[0]
     return Path(target) if target.endswith(".py") else None
-
-
-def refuse_overwriting(plan: Plan, option: str, path: Path) -> None:
-    """An output file must not be one the run reads: the config, or a layer's file."""
-    for source in plan.inputs:
-        if path.exists() and source.exists() and path.samefile(source):
-            raise InvalidParameter(
-                option, f"{path} is the run's own input ({source}): write elsewhere"
-            )

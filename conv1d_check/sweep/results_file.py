@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ class ResultsFile:
         self.notes: list[str] = []
         if path.is_dir():
             raise ResultsFileError(f"{path}: is a directory")
+        refuse_special(path)
         try:
             self.stream = path.open("a", encoding="utf-8")  # nothing is cut before the lock
         except OSError as error:
@@ -57,7 +59,7 @@ class ResultsFile:
             case = wanted.get(result.id)
             if case is None:
                 other += 1
-            elif _plain(result.case.params()) != _plain(case.params()):
+            elif plain(result.case.params()) != plain(case.params()):
                 changed.add(result.id)
             else:
                 found[result.id] = result
@@ -80,28 +82,65 @@ class ResultsFile:
         self.stream.close()  # and with it the lock
 
 
+LINE_LIMIT = 64 << 20  # bytes of one record: far beyond any real one (output is capped at 1 MiB)
+
+
 def read_results(path: Path) -> tuple[list[CaseResult], int]:
-    """The results recorded in a file, and where its complete lines end (a partial last line
-    is left out). ResultsFileError names the first line that is not a case's record."""
+    """The results recorded in a file, and where its complete lines end (a partial last line,
+    a kill in mid-write, is left out). ResultsFileError names the first line that is not a
+    case's record."""
+    numbered, end, _ = read_numbered(path)
+    return [result for _, result in numbered], end
+
+
+def read_numbered(path: Path) -> tuple[list[tuple[int, CaseResult]], int, tuple | None]:
+    """(line number, result) of each record, where the complete lines end, and a last line
+    without its newline as (number, bytes) (None when there is none). The file is read a line
+    at a time: a line over LINE_LIMIT bytes, or a file that is not a regular file, is a
+    ResultsFileError."""
+    refuse_special(path)
+    numbered, end, partial = [], 0, None
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            for number, line in enumerate(iter(lambda: stream.readline(LINE_LIMIT + 1), b""), 1):
+                if len(line) > LINE_LIMIT:
+                    raise ResultsFileError(
+                        f"{path}: line {number} is longer than {LINE_LIMIT >> 20} MiB: not a "
+                        "case's record; the file is unchanged"
+                    )
+                if not line.endswith(b"\n"):
+                    partial = (number, line) if line.strip() else None
+                    break
+                end += len(line)
+                if line.strip():
+                    numbered.append((number, record(path, number, line)))
     except OSError as error:
         raise ResultsFileError(f"{path}: cannot read it: {error.strerror}") from None
-    end = data.rfind(b"\n") + 1
-    results = []
-    for number, line in enumerate(data[:end].splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            results.append(from_record(json.loads(line)))
-        except (ValueError, RecursionError) as error:
-            why = error if isinstance(error, BadRecord) else "not JSON"
-            raise ResultsFileError(
-                f"{path}: line {number} is not a case's record ({why}); the file is unchanged"
-            ) from None
-    return results, end
+    return numbered, end, partial
 
 
-def _plain(value: Any) -> Any:
+def record(path: Path, number: int, line: bytes) -> CaseResult:
+    """The result a line records; ResultsFileError names the line when it is no record."""
+    try:
+        return from_record(json.loads(line))
+    except (ValueError, RecursionError) as error:
+        why = error if isinstance(error, BadRecord) else "not JSON"
+        raise ResultsFileError(
+            f"{path}: line {number} is not a case's record ({why}); the file is unchanged"
+        ) from None
+
+
+def refuse_special(path: Path) -> None:
+    """A ResultsFileError for a path that exists and is not a regular file (a FIFO, which
+    would block; a device such as /dev/zero, which never ends)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise ResultsFileError(f"{path}: not a regular file (a pipe or a device): give a file")
+
+
+def plain(value: Any) -> Any:
     """`value` as it reads back from the results file."""
     return json.loads(to_json(value))

@@ -1,0 +1,194 @@
+"""Hardening, second round (issue 22): what a layer's process sends is data, never code; its
+environment holds no secrets; records, paths and text from outside are checked. The hostile
+layers are tests/redteam/."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conv1d_check import check
+from conv1d_check.cli import app, report_app
+from conv1d_check.usercode import wire
+
+ROOT = Path(__file__).resolve().parents[1]
+REDTEAM = ROOT / "tests" / "redteam"
+LAYERS = ROOT / "tests" / "layers"
+runner = CliRunner()
+
+# ------------------------------------------------------------------ the worker's replies
+
+
+def test_a_layer_writing_a_pickle_to_the_pipe_runs_nothing_in_the_tool(tmp_path, monkeypatch):
+    probe = tmp_path / "probe"
+    monkeypatch.setenv("CONV1D_CHECK_PROBE", str(probe))
+    result = check(impl=f"{REDTEAM / 'forges_a_reply.py'}:Conv1D")
+    assert result.status == "error"
+    assert result.message.startswith("the layer's process wrote to the tool's pipe")
+    assert not (tmp_path / "probe.pwned").exists()
+
+
+def test_a_message_travels_as_data_and_comes_back_equal():
+    value = {"y": np.arange(6, dtype=">f4").reshape(2, 3), "notes": ["a", None, 1.5], "n": 3}
+    incoming = wire.Incoming(limit=1 << 20)
+    incoming.buffer += wire.encode(value)
+    done, back = incoming.message()
+    assert done and not incoming.buffer
+    assert back["notes"] == ["a", None, 1.5] and back["n"] == 3
+    assert back["y"].dtype == np.dtype(">f4") and np.array_equal(back["y"], value["y"])
+
+
+@pytest.mark.parametrize(
+    "array", [np.array([1, 2], dtype="m8[s]"), np.array([None], dtype=object), np.array(["a"])]
+)
+def test_an_array_that_is_not_numbers_is_not_sent(array):
+    with pytest.raises(TypeError):
+        wire.encode({"y": array})
+
+
+def message(header: bytes) -> bytes:
+    return wire.PREFIX.pack(wire.MAGIC, len(header), 0) + header
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\x00\x00\x10\x80\x04\x95pickled bytes",  # what the old pipe carried
+        message(b"\x80\x04not json"),
+        message(b'{"body": {"__array__": 0}, "arrays": [["|O8", [1]]]}'),
+        message(b'{"body": {"__array__": 0}, "arrays": [["<f8", [4]]]}'),  # no buffer for it
+        message(b'{"body": {"__array__": 5}, "arrays": []}'),
+    ],
+)
+def test_a_malformed_message_is_refused(data):
+    incoming = wire.Incoming(limit=1 << 20)
+    incoming.buffer += data
+    with pytest.raises(wire.Malformed):
+        incoming.message()
+
+
+def test_a_message_larger_than_the_limit_is_refused_before_it_is_read():
+    incoming = wire.Incoming(limit=1 << 10)
+    incoming.buffer += wire.PREFIX.pack(wire.MAGIC, 2, 1 << 30)
+    with pytest.raises(wire.Malformed, match="beyond the limit"):
+        incoming.message()
+
+
+def test_a_layer_returning_timedeltas_is_that_cases_error():
+    result = check(impl=f"{REDTEAM / 'returns_timedelta.py'}:Conv1D")
+    assert result.status == "error"
+    assert result.message == "y: the layer gave an array of timedelta64[ns], not of numbers"
+
+
+# ------------------------------------------------------------------ the layer's environment
+
+
+def test_the_layer_never_sees_a_ci_token_unless_it_is_passed_through(tmp_path, monkeypatch):
+    layer = tmp_path / "prints_env.py"
+    layer.write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(LAYERS)!r})\n"
+        "from correct_vectorised_im2col import Conv1D as Correct\n"
+        "class Conv1D(Correct):\n"
+        "    def __call__(self, x):\n"
+        "        print(sorted(k for k in os.environ if k.startswith('PLANTED')))\n"
+        "        return 0 * super().__call__(x)\n"
+    )
+    for name in ("PLANTED_TOKEN", "PLANTED_API_KEY", "PLANTED_password", "PLANTED_OK"):
+        monkeypatch.setenv(name, "s3cr3t")
+    monkeypatch.setenv("ACTIONS_RUNTIME_TOKEN", "s3cr3t")
+    seen = check(impl=f"{layer}:Conv1D").layer_output
+    assert seen.strip() == "['PLANTED_OK']"
+    monkeypatch.setenv("CONV1D_CHECK_PASS_ENV", "PLANTED_API_KEY, PLANTED_TOKEN")
+    passing = layer.with_name("passes_env.py")  # a file of its own: a worker of its own
+    passing.write_text(layer.read_text())
+    seen = check(impl=f"{passing}:Conv1D").layer_output
+    assert seen.strip() == "['PLANTED_API_KEY', 'PLANTED_OK', 'PLANTED_TOKEN']"
+
+
+# ------------------------------------------------------------------ outputs against each other
+
+
+def invoke(*args, env=None):
+    command, args = (report_app, args[1:]) if args[:1] == ("report",) else (app, args)
+    return runner.invoke(command, [str(a) for a in args], env={"NO_COLOR": "1"} | (env or {}))
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["--output", "r.jsonl", "--junit", "r.jsonl"], {}, "--junit: r.jsonl is also --output"),
+        (["--junit", "x.xml", "--markdown", "./x.xml"], {}, "--markdown: x.xml is also --junit"),
+        (["--output", "r.jsonl"], {"GITHUB_STEP_SUMMARY": "r.jsonl"}, "is also --output"),
+    ],
+)
+def test_two_outputs_on_one_file_are_refused_before_anything_runs(
+    tmp_path, monkeypatch, args, env, words
+):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args, env=env)
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_never_writes_over_a_file_it_reads(tmp_path):
+    shard = tmp_path / "s1.jsonl"
+    assert invoke("--output", shard, "-q").exit_code == 0
+    before = shard.read_text()
+    result = invoke("report", shard, "--markdown", shard)
+    assert result.exit_code == 2 and "is the run's own input" in result.stderr
+    result = invoke("report", shard, env={"GITHUB_STEP_SUMMARY": str(shard)})
+    assert result.exit_code == 2 and "GITHUB_STEP_SUMMARY: " in result.stderr
+    assert shard.read_text() == before
+
+
+# ------------------------------------------------------------------ report: nothing lost
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """One passing and one failing record of the same default case (other impls)."""
+    folder = tmp_path_factory.mktemp("records")
+    found = {}
+    for name, impl in (("pass", "builtin"), ("fail", f"{LAYERS / 'broken_dx_zeros.py'}:Conv1D")):
+        path = folder / f"{name}.jsonl"
+        invoke("--output", path, "--impl", impl, "-q")
+        found[name] = path.read_text()
+    return found
+
+
+def test_a_failing_shard_whose_last_line_lacks_its_newline_still_fails(tmp_path, records):
+    passing, failing = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    passing.write_text(
+        records["pass"].replace("seed10", "seed11").replace('"seed": 10', '"seed": 11')
+    )
+    failing.write_text(records["fail"].rstrip("\n"))
+    result = invoke("report", passing, failing, "-q")
+    assert result.exit_code == 1 and "FAIL" in result.stdout
+
+
+def test_a_last_line_cut_short_is_refused_by_report(tmp_path, records):
+    passing, failing = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    passing.write_text(
+        records["pass"].replace("seed10", "seed11").replace('"seed": 10', '"seed": 11')
+    )
+    failing.write_text(records["fail"][:200])
+    result = invoke("report", passing, failing, "-q")
+    assert result.exit_code == 2
+    assert f"{failing}: line 1 is cut short" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda r: r.replace('"timeout": 60.0', '"timeout": 5.0'), "other parameters"),
+        (lambda r: r.replace('"status": "pass"', '"status": "skip"'), "another verdict"),
+    ],
+)
+def test_one_case_recorded_twice_differently_is_refused_naming_both(tmp_path, records, edit, words):
+    path = tmp_path / "both.jsonl"
+    path.write_text(records["pass"] + edit(records["pass"]))
+    result = invoke("report", path)
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
+    assert f"{path}:1 and at {path}:2" in result.stderr
