@@ -2,6 +2,7 @@
 environment holds no secrets; records, paths and text from outside are checked. The hostile
 layers are tests/redteam/."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,58 @@ def test_one_case_recorded_twice_differently_is_refused_naming_both(tmp_path, re
     result = invoke("report", path)
     assert result.exit_code == 2 and words in result.stderr, result.stderr
     assert f"{path}:1 and at {path}:2" in result.stderr
+
+
+# ------------------------------------------------------------------ files that are not files
+
+
+@pytest.mark.parametrize("option", ["--output", "--junit", "--markdown", "--config"])
+def test_a_fifo_is_refused_at_once(tmp_path, option):
+    fifo = tmp_path / ("pipe.toml" if option == "--config" else "pipe")
+    os.mkfifo(fifo)
+    result = invoke(option, fifo)
+    assert result.exit_code == 2 and "not a regular file" in result.stderr, result.stderr
+
+
+def test_a_device_to_resume_from_is_refused():
+    result = invoke("--output", "/dev/zero", "--resume")
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+def test_report_refuses_a_record_line_over_the_limit(tmp_path, monkeypatch, records):
+    from conv1d_check.sweep import results_file
+
+    monkeypatch.setattr(results_file, "LINE_LIMIT", 1 << 20)
+    path = tmp_path / "big.jsonl"
+    path.write_text(records["pass"] + " " * (2 << 20) + "\n")
+    result = invoke("report", path)
+    assert result.exit_code == 2 and f"{path}: line 2 is longer than 1 MiB" in result.stderr
+
+
+# ------------------------------------------------------------------ exception text
+
+
+def raised_in(filename: str, message: str) -> BaseException:
+    code = compile(f"def forward():\n    raise ValueError({message!r})\n", filename, "exec")
+    scope: dict = {}
+    exec(code, scope)
+    try:
+        scope["forward"]()
+    except ValueError as error:
+        return error
+    raise AssertionError("it did not raise")
+
+
+def test_a_users_file_beside_the_package_is_named_in_the_message():
+    from conv1d_check.usercode.worker import describe
+
+    beside = ROOT / "conv1d_check_x" / "layer.py"  # shares the package's path as a prefix
+    assert describe(raised_in(str(beside), "bad")) == "ValueError: bad (layer.py:2 in forward)"
+
+
+def test_exception_text_is_capped_with_the_rest_counted():
+    from conv1d_check.usercode.worker import TEXT_LIMIT, describe
+
+    text = describe(raised_in("layer.py", "x" * (TEXT_LIMIT + 5000)))
+    assert len(text) < TEXT_LIMIT + 200
+    assert "[... 5000 more characters not kept]" in text

@@ -10,10 +10,12 @@ from ..nn.spec import InvalidParameter
 
 
 def check_writable(path: Path, param: str) -> None:
-    """Raise InvalidParameter(param) unless `path` can be written: not a directory, in a folder
-    that exists, and opened for writing without changing what it holds."""
+    """Raise InvalidParameter(param) unless `path` can be written: a regular file or none, in
+    a folder that exists, and opened for writing without changing what it holds."""
     if path.is_dir():
         raise InvalidParameter(param, f"{path} is a directory: give a file's path")
+    if path.exists() and not path.is_file():  # a FIFO would block, /dev/full fail at the end
+        raise InvalidParameter(param, f"{path}: not a regular file (a pipe or a device)")
     if not path.parent.is_dir():
         raise InvalidParameter(param, f"{path}: there is no folder {path.parent}")
     existed = path.exists()

@@ -131,6 +131,8 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def _text(path: Path) -> str:
     """The file as text: at most MAX_BYTES of UTF-8."""
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO would block
+        raise ConfigError(path, [f"{path}: not a regular file (a pipe or a device)"])
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_BYTES + 1)
