@@ -27,6 +27,7 @@ from pathlib import Path
 from . import wire
 from .environment import layer_environment
 from .limits import format_bytes
+from .namespace import contained
 from .protocol import (
     AGAIN,
     MEASURE,
@@ -78,13 +79,16 @@ class LayerProcess:
     def __init__(self, memory: int):
         self.memory = memory
         self.convention: str | None = None  # as the worker last detected it
+        self.fingerprint: tuple = ()  # of the layer's file when the worker loaded it
         requests_r, requests_w = os.pipe()
         results_r, results_w = os.pipe()
         output_r, output_w = os.pipe()
         lifeline_r, self.lifeline = os.pipe()  # the worker reads EOF when we are gone
         fds = (requests_r, results_w, lifeline_r)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "conv1d_check.usercode.worker", *map(str, fds), str(memory)],
+            contained(
+                [sys.executable, "-m", "conv1d_check.usercode.worker", *map(str, fds), str(memory)]
+            ),
             stdin=subprocess.DEVNULL,
             stdout=output_w,
             stderr=output_w,
@@ -235,7 +239,7 @@ def _death(exitcode: int | None, memory: int) -> str:
     return f"the layer's process exited with code {exitcode} before it was done"
 
 
-_workers: dict[tuple[str, str | None, int, tuple], LayerProcess] = {}
+_workers: dict[tuple[str, str | None, int], LayerProcess] = {}
 
 
 def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> LayerRun:
@@ -249,11 +253,13 @@ def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> Lay
 
 def _worker(job: Job, memory: int) -> LayerProcess:
     """The worker of `job`'s layer: started, or replaced when it died or its file changed."""
-    key = (job.impl, job.convention, memory, _fingerprint(job.impl))
+    key = (job.impl, job.convention, memory)
     worker = _workers.get(key)
-    if worker is None or not worker.alive:
+    fingerprint = _fingerprint(job.impl)
+    if worker is None or not worker.alive or worker.fingerprint != fingerprint:
         _retire(key)
         worker = _workers[key] = LayerProcess(memory)
+        worker.fingerprint = fingerprint
     return worker
 
 

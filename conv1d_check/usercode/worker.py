@@ -159,19 +159,22 @@ def _capped(text: str) -> str:
 def _guard(lifeline_fd: int, memory: int) -> None:
     """Die with the tool and take the layer's processes along; stay within `memory` bytes.
 
-    A reaper, forked before any user code runs, waits on the lifeline: when the tool is gone
-    it kills this whole process group, the layer's children with it. It needs no help from
-    this process, which a layer may keep busy forever (even holding Python's lock, in C)."""
-    reaper = os.fork()
-    if reaper == 0:
-        _reap(lifeline_fd)
-    REAPER[0] = reaper
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-    if os.getppid() == 1:  # the tool died before the signal was armed
-        os.killpg(0, signal.SIGKILL)
+    As PID 1 of a namespace of its own (`namespace.py`) there is nothing to do: the kernel
+    ends the namespace with us, and us with the tool. Elsewhere a reaper, forked before any
+    user code runs, waits on the lifeline: when the tool is gone it kills this whole process
+    group, the layer's children with it. It needs no help from this process, which a layer
+    may keep busy forever (even holding Python's lock, in C)."""
+    if os.getpid() != 1:
+        reaper = os.fork()
+        if reaper == 0:
+            _reap(lifeline_fd)
+        REAPER[0] = reaper
+        if sys.platform == "linux":
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        if os.getppid() == 1:  # the tool died before the signal was armed
+            os.killpg(0, signal.SIGKILL)
     with suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
 
@@ -188,6 +191,13 @@ def _reap(lifeline_fd: int) -> None:
 def _kill_descendants() -> None:
     """SIGKILL every process below this one (ours, or orphans we adopted) but the reaper,
     and reap them."""
+    if os.getpid() == 1:  # PID 1 of our own namespace: every other process in it is the layer's
+        with suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
+        return  # /proc is the tool's: its pid 1 is not us
     deadline = time.monotonic() + 1
     while _descendants() and time.monotonic() < deadline:
         for pid in _descendants():
