@@ -3,15 +3,18 @@ environment holds no secrets; records, paths and text from outside are checked. 
 layers are tests/redteam/."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_hardening import gone, wait_for_pids
 from typer.testing import CliRunner
 
 from conv1d_check import check
 from conv1d_check.cli import app, report_app
-from conv1d_check.usercode import wire
+from conv1d_check.usercode import namespace, wire
 
 ROOT = Path(__file__).resolve().parents[1]
 REDTEAM = ROOT / "tests" / "redteam"
@@ -248,3 +251,111 @@ def test_exception_text_is_capped_with_the_rest_counted():
     text = describe(raised_in("layer.py", "x" * (TEXT_LIMIT + 5000)))
     assert len(text) < TEXT_LIMIT + 200
     assert "[... 5000 more characters not kept]" in text
+
+
+# ------------------------------------------------------------------ processes in other sessions
+
+
+@pytest.mark.skipif(not namespace.available(), reason="no PID namespaces on this machine")
+def test_processes_in_sessions_of_their_own_end_with_a_timed_out_case(tmp_path, monkeypatch):
+    probe = tmp_path / "pids"
+    monkeypatch.setenv("CONV1D_CHECK_PROBE", str(probe))
+    result = check(impl=f"{REDTEAM / 'escapes_the_session.py'}:Conv1D", timeout=3)
+    assert result.status == "error" and result.message.startswith("timed out after 3 s")
+    assert gone(wait_for_pids(probe, 2))
+
+
+@pytest.mark.skipif(not namespace.available(), reason="no PID namespaces on this machine")
+def test_processes_in_sessions_of_their_own_end_with_a_killed_tool(tmp_path):
+    probe = tmp_path / "pids"
+    tool = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conv1d_check",
+            "--impl",
+            f"{REDTEAM / 'escapes_the_session.py'}:Conv1D",
+        ],
+        env=os.environ | {"CONV1D_CHECK_PROBE": str(probe)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        pids = wait_for_pids(probe, 2)
+    finally:
+        tool.kill()
+        tool.wait()
+    assert gone(pids)
+
+
+def test_the_worker_of_an_edited_layer_file_is_ended_not_left(tmp_path, monkeypatch):
+    probe, layer = tmp_path / "pids", tmp_path / "reports_its_pid.py"
+    monkeypatch.setenv("CONV1D_CHECK_PROBE", str(probe))
+    source = (
+        "import os, sys\n"
+        f"sys.path[:0] = [{str(LAYERS)!r}, {str(REDTEAM)!r}]\n"
+        "from _probe import report\n"
+        "from correct_vectorised_im2col import Conv1D as Correct\n"
+        "class Conv1D(Correct):\n"
+        "    def __call__(self, x):\n"
+        "        report(os.getpid())\n"
+        "        return super().__call__(x)\n"
+    )
+    layer.write_text(source)
+    assert check(impl=f"{layer}:Conv1D").status == "pass"
+    layer.write_text(source + "# edited\n")
+    assert check(impl=f"{layer}:Conv1D").status == "pass"
+    first, *_, last = (int(pid) for pid in probe.read_text().split())
+    assert first != last and gone([first]) and not gone([last], within=0.1)
+
+
+# ------------------------------------------------------------------ internal errors
+
+
+def test_an_internal_error_exits_3_with_one_line_and_the_traceback_in_a_file(monkeypatch, capsys):
+    from conv1d_check.cli import check as check_cli
+    from conv1d_check.cli import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(check_cli, "_run", broken)
+    with pytest.raises(SystemExit) as exit_:
+        main(["-q"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 3 and err.count("\n") == 1
+    assert err.startswith("Internal error: ") and "RuntimeError: a bug of ours" in err
+    crash = Path(err.split("the traceback is in ")[1].split(". ")[0])
+    assert "Traceback" in crash.read_text() and "a bug of ours" in crash.read_text()
+    crash.unlink()
+
+
+# ------------------------------------------------------------------ odd numbers
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--padding", "²"], "--padding: padding='²': must be a non-negative integer"),
+        (["--padding=--1"], "--padding: padding='--1': must be a non-negative integer"),
+        (["-n", "0", "-l", "1000000000000000000"], "--memory-limit: the case needs about"),
+    ],
+)
+def test_odd_numbers_on_the_command_line_are_one_line_and_exit_2(args, words):
+    result = invoke(*args)
+    assert result.exit_code == 2 and result.stderr.startswith(f"Error: {words}"), result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["big.toml", "big.yaml"])
+def test_an_integer_of_5000_digits_in_a_config_is_one_line_and_exit_2(tmp_path, name):
+    path = tmp_path / name
+    number = "9" * 5000
+    path.write_text(
+        f"[[case]]\nbatch = {number}\n"
+        if name.endswith("toml")
+        else f"case: [{{batch: {number}}}]\n"
+    )
+    result = invoke("--config", path)
+    assert result.exit_code == 2 and "Exceeds the limit (4300 digits)" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -4,6 +4,7 @@ makes it a sweep of many."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +23,8 @@ HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
     "With no options: the notebook's case, on the built-in numpy layer. Exit codes: 0 every "
     "case passed; 1 a case failed or errored; 2 bad usage, parameters or config file; 5 "
-    "nothing was checked (every case skipped; --allow-empty makes it 0); 130 interrupted.\n\n"
+    "nothing was checked (every case skipped; --allow-empty makes it 0); 3 an internal error of "
+    "the tool; 130 interrupted.\n\n"
     f"Shipped configs, for --config: {', '.join(sorted(shipped()))}. "
     "`conv1d-check report FILE.jsonl...` merges the results files of shards into one report."
 )
@@ -278,7 +280,7 @@ def check_command(
 ) -> None:
     """Check a 1-D convolution against torch.nn.Conv1d. With no options: the notebook's case."""
     params = dict(ctx.params)
-    params["padding"] = int(padding) if padding.lstrip("-").isdigit() else padding
+    params["padding"] = int(padding) if re.fullmatch("-?[0-9]+", padding) else padding
     case = Case(**{name: params[name] for name in FIELDS})
     try:
         if search is not None:

@@ -99,7 +99,7 @@ def read(path: Path) -> Any:
             data = tomllib.loads(text)
         else:
             data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader, bounded
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+    except (ValueError, yaml.YAMLError) as error:  # ValueError: an integer of 5,000 digits too
         message = " ".join(str(error).split())[:300]
         raise ConfigError(
             path, [f"{path}: not valid {path.suffix[1:].upper()}: {message}"]
