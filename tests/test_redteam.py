@@ -2,6 +2,7 @@
 environment holds no secrets; records, paths and text from outside are checked. The hostile
 layers are tests/redteam/."""
 
+import json
 import os
 import subprocess
 import sys
@@ -359,3 +360,39 @@ def test_an_integer_of_5000_digits_in_a_config_is_one_line_and_exit_2(tmp_path, 
     result = invoke("--config", path)
     assert result.exit_code == 2 and "Exceeds the limit (4300 digits)" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# ------------------------------------------------------------------ hand-edited records
+
+
+def with_id(record: dict, old: str, new: str) -> None:
+    record["id"] = record["id"].replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda r: r["errors"]["dX"].update(mismatched=1e999), "errors.dX.mismatched must be"),
+        (lambda r: r["errors"]["dX"].update(worst_index=[1e999]), "errors.dX.worst_index must"),
+        (lambda r: r.update(shapes={"y": 5}), "shapes.y must be a list of sizes"),
+        (lambda r: r.update(diagnosis=[{"a": 1}]), "diagnosis must be a list of texts"),
+        (lambda r: r.update(where={"dX": {"sample": 3}}), "where must map tensor names"),
+        (lambda r: r.update(seconds=float("nan")), "seconds must be a finite number"),
+        (
+            lambda r: (r["params"].update(groups=5), with_id(r, "g1", "g5")),
+            "params: groups=5: must divide in_channels=8, yet the case ran",
+        ),
+    ],
+)
+def test_every_field_of_a_record_is_checked_with_file_line_and_field(
+    tmp_path, records, edit, words
+):
+    record = json.loads(records["fail"])
+    edit(record)
+    path = tmp_path / "edited.jsonl"
+    path.write_text(records["pass"] + json.dumps(record) + "\n")
+    for args in (["report", path], ["--output", path, "--resume"]):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1
+        assert f"{path}: line 2 is not a case's record ({words}" in result.stderr, result.stderr
