@@ -396,3 +396,38 @@ def test_every_field_of_a_record_is_checked_with_file_line_and_field(
         assert result.exit_code == 2, result.output
         assert result.stderr.count("\n") == 1
         assert f"{path}: line 2 is not a case's record ({words}" in result.stderr, result.stderr
+
+
+# ------------------------------------------------------------------ text from the layer
+
+HOSTILE = "\x1b[2J\x00<img src=x onerror=alert(1)><details>[link](http://x)\u202eevil\udcff"
+
+
+def test_hostile_exception_text_is_inert_in_the_terminal_and_the_markdown(tmp_path):
+    layer, config = tmp_path / "hostile.py", tmp_path / "two.toml"
+    layer.write_text(
+        "class Conv1D:\n"
+        "    def __init__(self, in_channel, out_channel, kernel_size, stride):\n"
+        f"        raise RuntimeError({HOSTILE!r})\n"
+    )
+    config.write_text("[[grid]]\nkernel_size = [2, 3]\n")
+    markdown = tmp_path / "summary.md"
+    result = invoke("--config", config, "--impl", f"{layer}:Conv1D", "--markdown", markdown)
+    assert result.exit_code == 1, result.output
+    assert "ERROR 2 case(s): RuntimeError: \\x1b[2J\\x00<img" in result.stdout
+    for raw in ("\x1b", "\x00", "\u202e", "\udcff"):
+        assert raw not in result.stdout and raw not in markdown.read_text()
+    text = markdown.read_text()
+    for tag in ("<img", "<details", "[link"):  # each shown, backslash-escaped, never acting
+        assert text.count(tag) == text.count("\\" + tag) > 0
+    assert "\\<img src=x onerror=alert(1)\\>\\<details\\>\\[link\\](http://x)\\\\u202eevil" in text
+
+
+def test_a_control_character_in_a_configs_name_leaves_the_junit_valid(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    config, junit = tmp_path / "odd\x01name.toml", tmp_path / "junit.xml"
+    config.write_text("[[case]]\nkernel_size = 2\n")
+    assert invoke("--config", config, "--junit", junit, "-q").exit_code == 0
+    (suite,) = ET.parse(junit).getroot().iter("testsuite")
+    assert suite.get("name") == "conv1d-check odd\ufffdname"
