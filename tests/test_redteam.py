@@ -431,3 +431,45 @@ def test_a_control_character_in_a_configs_name_leaves_the_junit_valid(tmp_path):
     assert invoke("--config", config, "--junit", junit, "-q").exit_code == 0
     (suite,) = ET.parse(junit).getroot().iter("testsuite")
     assert suite.get("name") == "conv1d-check odd\ufffdname"
+
+
+# ------------------------------------------------------------------ outputs that fail late
+
+
+def test_a_report_that_cannot_be_written_after_the_run_is_one_line_and_the_rest_kept(
+    tmp_path, monkeypatch
+):
+    from conv1d_check.report import junit
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(junit, "write_junit", full)
+    xml, markdown = tmp_path / "junit.xml", tmp_path / "summary.md"
+    result = invoke("--junit", xml, "--markdown", markdown, "-q")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: --junit {xml}: cannot write it (No space left on device); the run finished "
+        "and its other outputs are kept; exit code 2\n"
+    )
+    assert markdown.read_text().startswith("## conv1d-check: PASS")
+
+
+def test_a_missing_job_summary_folder_is_refused_before_anything_runs(tmp_path):
+    summary = tmp_path / "gone" / "summary.md"
+    result = invoke("-q", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("Error: GITHUB_STEP_SUMMARY: ") and "no folder" in result.stderr
+
+
+def test_json_into_a_closed_pipe_is_no_error():
+    read, write = os.pipe()
+    os.close(read)
+    done = subprocess.run(
+        [sys.executable, "-c", "from conv1d_check.cli.common import _print_json as p; p('x' * 99)"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(write)
+    assert done.returncode == 0 and done.stderr == ""

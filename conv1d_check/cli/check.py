@@ -299,7 +299,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     """Plan the run, check its output paths, run it, report it."""
     from ..check.torch_side import DeviceUnavailable, check_device
     from ..report import groups, progress
-    from ..report.paths import check_writable, refuse_collisions
+    from ..report.paths import check_outputs
     from ..sweep import config, plan, runner
     from ..sweep.results_file import ResultsFileError
 
@@ -324,11 +324,8 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         )
     except config.ConfigError as error:
         raise _config_error(error) from None
-    for name in ("output", "junit", "markdown"):
-        if params[name] is not None:
-            check_writable(params[name], _flag(ctx, name))
     outputs = {_flag(ctx, name): params[name] for name in ("output", "junit", "markdown")}
-    refuse_collisions(outputs, the_plan.inputs)
+    check_outputs(outputs, the_plan.inputs)
     try:
         for device in sorted({entry.case.device for entry in the_plan.entries} - {"cpu"}):
             check_device(device)

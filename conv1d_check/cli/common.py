@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -67,7 +69,7 @@ def emit(
     from ..report.junit import write_junit
 
     if json_output:
-        print(records.results_json(run, found, command))
+        _print_json(records.results_json(run, found, command))
     else:
         console = stdout_console()
         if single:
@@ -77,19 +79,48 @@ def emit(
         else:
             terminal.print_groups(found, console, command, quiet)
         terminal.print_summary(run, console, list_skipped, label)
+    failed = []  # each output is tried, whatever became of the others
     if junit is not None:
-        write_junit(run, junit, suite=name)
+        failed += _write(junit, "--junit", partial(write_junit, run, junit, suite=name))
     document = markdown_report.markdown(run, found, command, name)
-    for path, mode in _markdown_files(markdown):
-        with path.open(mode, encoding="utf-8") as stream:
-            stream.write(document)
+    for path, mode, what in _markdown_files(markdown):
+        failed += _write(path, what, partial(_append, path, mode, document))
+    if failed:
+        for line in failed:
+            typer.echo(f"Error: {line}", err=True)
+        raise typer.Exit(USAGE)
 
 
-def _markdown_files(path: Path | None) -> list[tuple[Path, str]]:
+def _write(path: Path, what: str, write: Callable[[], None]) -> list[str]:
+    """Run `write`; a line saying what could not be written, and what was kept, if it failed."""
+    try:
+        write()
+    except OSError as error:
+        return [
+            f"{what} {path}: cannot write it ({error.strerror}); the run finished and its other "
+            f"outputs are kept; exit code {USAGE}"
+        ]
+    return []
+
+
+def _append(path: Path, mode: str, text: str) -> None:
+    with path.open(mode, encoding="utf-8") as stream:
+        stream.write(text)
+
+
+def _print_json(text: str) -> None:
+    """`text` on stdout; a reader that stops early (`| head`) ends nothing but the printing."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+
+
+def _markdown_files(path: Path | None) -> list[tuple[Path, str, str]]:
     """--markdown FILE, written; GitHub's job summary file, appended to when it is set."""
-    from ..report.paths import summary_file
+    from ..report.paths import SUMMARY, summary_file
 
-    files = [(path, "w")] if path is not None else []
+    files = [(path, "w", "--markdown")] if path is not None else []
     if (summary := summary_file()) is not None:
-        files.append((summary, "a"))
+        files.append((summary, "a", SUMMARY))
     return files

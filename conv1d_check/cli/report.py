@@ -45,15 +45,12 @@ def report_command(
 ) -> None:
     """Merge results files into one report; run nothing."""
     from ..report import groups
-    from ..report.paths import check_writable, refuse_collisions
+    from ..report.paths import check_outputs
     from ..sweep.merge import merge
     from ..sweep.results_file import ResultsFileError
 
     try:
-        for name, path in (("--junit", junit), ("--markdown", markdown)):
-            if path is not None:
-                check_writable(path, name)
-        refuse_collisions({"--junit": junit, "--markdown": markdown}, files)
+        check_outputs({"--junit": junit, "--markdown": markdown}, files)
         run, notes = merge(files)
     except InvalidParameter as error:
         raise usage(UsageError(f"{error.param}: {error}")) from None

@@ -37,13 +37,14 @@ def summary_file() -> Path | None:
     return Path(summary) if summary else None
 
 
-def refuse_collisions(outputs: dict[str, Path | None], inputs: list[Path]) -> None:
+def check_outputs(outputs: dict[str, Path | None], inputs: list[Path]) -> None:
     """Raise InvalidParameter unless every output (option -> path; the job summary file among
-    them) is a file of its own, and none of them is a file the run reads."""
+    them) can be written, is a file of its own, and is none of the files the run reads."""
     given = [(name, path) for name, path in outputs.items() if path is not None]
     if (summary := summary_file()) is not None:
         given.append((SUMMARY, summary))
     for number, (name, path) in enumerate(given):
+        check_writable(path, name)
         for other, earlier in given[:number]:
             if _same(path, earlier):
                 raise InvalidParameter(
