@@ -473,3 +473,8 @@ def test_json_into_a_closed_pipe_is_no_error():
     )
     os.close(write)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_the_memory_limit_bounds_shared_mappings_too():
+    result = check(impl=f"{REDTEAM / 'maps_shared_memory.py'}:Conv1D", memory_limit=0.25)
+    assert result.status == "error" and "Cannot allocate memory" in result.message

@@ -175,8 +175,8 @@ def _guard(lifeline_fd: int, memory: int) -> None:
             libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
         if os.getppid() == 1:  # the tool died before the signal was armed
             os.killpg(0, signal.SIGKILL)
-    with suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    with suppress(ValueError, OSError):  # the address space: shared and mapped memory too
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
 def _reap(lifeline_fd: int) -> None:
