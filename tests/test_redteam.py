@@ -478,3 +478,14 @@ def test_json_into_a_closed_pipe_is_no_error():
 def test_the_memory_limit_bounds_shared_mappings_too():
     result = check(impl=f"{REDTEAM / 'maps_shared_memory.py'}:Conv1D", memory_limit=0.25)
     assert result.status == "error" and "Cannot allocate memory" in result.message
+
+
+def test_a_config_with_45000_problems_is_refused_in_linear_time(tmp_path):
+    import time
+
+    path = tmp_path / "many.toml"
+    path.write_text("".join(f"[[case]]\nin = -{i}\n" for i in range(1, 45001)))
+    start = time.process_time()  # CPU time: the machine's load aside
+    result = invoke("--config", path)
+    assert result.exit_code == 2 and "45000 problems in" in result.stderr
+    assert time.process_time() - start < 10  # 27 s when each problem was sought in a list

@@ -189,12 +189,11 @@ class Loader:
     def __init__(self, path: Path, max_cases: int = MAX_CASES):
         self.path = path
         self.max_cases = max_cases
-        self.problems: list[str] = []
+        self.problems: dict[str, None] = {}  # in order, each once (a set would lose the order)
 
     def problem(self, where: str, key: str, message: str) -> None:
         line = f"{self.path}: {where}: " + (f"{key}: {message}" if key else message)
-        if line not in self.problems:
-            self.problems.append(line)
+        self.problems[line] = None
 
     def entries(self, data: Any, overrides: dict[str, Any]) -> list[Entry]:
         if not isinstance(data, dict):
@@ -215,7 +214,7 @@ class Loader:
         if not self.problems and not found:
             self.problem("top level", "", "no cases: give a [[grid]] or a [[case]]")
         if self.problems:
-            raise ConfigError(self.path, self.problems)
+            raise ConfigError(self.path, list(self.problems))
         return sorted((entry for _, entry in found), key=lambda entry: entry.case.id)
 
     def tables(self, data: dict, section: str) -> list[dict]:
