@@ -489,3 +489,15 @@ def test_a_config_with_45000_problems_is_refused_in_linear_time(tmp_path):
     result = invoke("--config", path)
     assert result.exit_code == 2 and "45000 problems in" in result.stderr
     assert time.process_time() - start < 10  # 27 s when each problem was sought in a list
+
+
+# ------------------------------------------------------------------ threads
+
+
+def test_check_from_four_threads_at_once_passes_a_correct_layer_four_times():
+    from concurrent.futures import ThreadPoolExecutor
+
+    impl = f"{LAYERS / 'correct_vectorised_im2col.py'}:Conv1D"
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda seed: check(impl=impl, seed=seed), range(4)))
+    assert [r.status for r in results] == ["pass"] * 4, [r.message for r in results]

@@ -18,6 +18,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import suppress
 from dataclasses import asdict, replace
@@ -239,7 +240,9 @@ def _death(exitcode: int | None, memory: int) -> str:
     return f"the layer's process exited with code {exitcode} before it was done"
 
 
-_workers: dict[tuple[str, str | None, int], LayerProcess] = {}
+# A worker per thread as well as per layer: threads of the API check side by side, and a
+# worker dies with the thread that started it (its parent-death signal is the thread's).
+_workers: dict[tuple[int, str, str | None, int], LayerProcess] = {}
 
 
 def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> LayerRun:
@@ -253,7 +256,7 @@ def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> Lay
 
 def _worker(job: Job, memory: int) -> LayerProcess:
     """The worker of `job`'s layer: started, or replaced when it died or its file changed."""
-    key = (job.impl, job.convention, memory)
+    key = (threading.get_ident(), job.impl, job.convention, memory)
     worker = _workers.get(key)
     fingerprint = _fingerprint(job.impl)
     if worker is None or not worker.alive or worker.fingerprint != fingerprint:
@@ -278,7 +281,7 @@ def _retire(key: tuple) -> None:
 
 
 def _retire_the_dead() -> None:
-    for key in [key for key, worker in _workers.items() if not worker.alive]:
+    for key in [key for key, worker in list(_workers.items()) if not worker.alive]:
         _retire(key)
 
 
