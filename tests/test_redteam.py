@@ -501,3 +501,34 @@ def test_check_from_four_threads_at_once_passes_a_correct_layer_four_times():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda seed: check(impl=impl, seed=seed), range(4)))
     assert [r.status for r in results] == ["pass"] * 4, [r.message for r in results]
+
+
+# ------------------------------------------------------------------ --search
+
+
+@pytest.mark.parametrize("option", [["--json"], ["--junit", "x.xml"], ["--config", "mytorch"]])
+def test_search_refuses_the_options_it_would_ignore(option):
+    result = invoke("--search", "5", *option)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: --search: not with {option[0]}")
+
+
+def test_an_interrupted_search_keeps_the_failure_found_so_far():
+    from conv1d_check.check.case import Case
+    from conv1d_check.check.result import CaseResult, Status
+    from conv1d_check.sweep.search import search, unsupported
+
+    probes = []
+    unsupported(Case(), lambda case: probes.append(case) or CaseResult(case, Status.PASS))
+    calls = []
+
+    def run(case):  # the probes pass, the first drawn case fails, then Ctrl-C
+        calls.append(case)
+        if len(calls) > len(probes) + 1:
+            raise KeyboardInterrupt
+        status = Status.PASS if len(calls) <= len(probes) else Status.FAIL
+        return CaseResult(case, status)
+
+    found = search(Case(), budget=10, seed=1, run=run)
+    assert found.interrupted and found.failure is not None
+    assert found.failure.case == calls[len(probes)]

@@ -286,7 +286,7 @@ def check_command(
         if search is not None:
             from .search import run_search
 
-            raise typer.Exit(run_search(case, search, command_line))
+            raise typer.Exit(run_search(case, search, command_line, params))
         run = _run(ctx, case, params)
     except InvalidParameter as error:
         raise usage(_invalid(ctx, error)) from None
