@@ -532,3 +532,14 @@ def test_an_interrupted_search_keeps_the_failure_found_so_far():
     found = search(Case(), budget=10, seed=1, run=run)
     assert found.interrupted and found.failure is not None
     assert found.failure.case == calls[len(probes)]
+
+
+def test_a_thread_the_layer_leaves_prints_nothing_into_the_next_case(tmp_path):
+    config = tmp_path / "two.toml"
+    config.write_text("[[grid]]\nkernel_size = [2, 3]\n")
+    result = invoke(
+        "--config", config, "--impl", f"{REDTEAM / 'leaves_a_thread.py'}:Conv1D", "--json"
+    )
+    first, second = json.loads(result.stdout)["cases"]
+    assert "the layer left 1 thread(s) running" in " ".join(first["notes"])
+    assert second["status"] == "pass" and "leaked" not in second.get("layer_output", "")

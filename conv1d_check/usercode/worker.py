@@ -23,6 +23,7 @@ import resource
 import signal
 import sys
 import sysconfig
+import threading
 import time
 import traceback
 from contextlib import suppress
@@ -71,14 +72,25 @@ def main(requests_fd: int, results_fd: int, lifeline_fd: int, memory: int) -> No
             tensors = request["tensors"]
             run, instance = serve(job_from_plain(request["job"]), tensors, loaded)
             again = (instance, tensors, run) if isinstance(instance, tuple) else None
-            fresh = instance is FRESH
+            fresh = instance is FRESH or _threads_left(run)
             reply = run_to_plain(run)
         _flush()
         _send(results_fd, reply)
         _kill_descendants()
         if fresh:
-            break  # after a MemoryError, a fresh process for the next case
+            break  # after a MemoryError or with threads left, a fresh process for the next case
     _kill_descendants()
+
+
+def _threads_left(run: LayerRun) -> bool:
+    """Whether the layer left threads running (their output would be the next case's); if so,
+    a note says the next case gets a fresh process."""
+    left = threading.active_count() - 1
+    if left:
+        run.notes.append(
+            f"the layer left {left} thread(s) running: the next case gets a fresh process"
+        )
+    return left > 0
 
 
 def _send(fd: int, reply: Any) -> None:
