@@ -4,6 +4,7 @@ layers are tests/redteam/."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -267,26 +268,24 @@ def test_processes_in_sessions_of_their_own_end_with_a_timed_out_case(tmp_path, 
 
 
 @pytest.mark.skipif(not namespace.available(), reason="no PID namespaces on this machine")
-def test_processes_in_sessions_of_their_own_end_with_a_killed_tool(tmp_path):
+@pytest.mark.parametrize("group", [False, True])
+def test_processes_in_sessions_of_their_own_end_with_a_killed_tool(tmp_path, group):
     probe = tmp_path / "pids"
+    impl = f"{REDTEAM / 'escapes_the_session.py'}:Conv1D"
     tool = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "conv1d_check",
-            "--impl",
-            f"{REDTEAM / 'escapes_the_session.py'}:Conv1D",
-        ],
-        env=os.environ | {"CONV1D_CHECK_PROBE": str(probe)},
+        [sys.executable, "-m", "conv1d_check", "--impl", impl],
+        env=os.environ | {"CONV1D_CHECK_PROBE": str(probe), "TMPDIR": str(tmp_path)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         pids = wait_for_pids(probe, 2)
-    finally:
-        tool.kill()
+    finally:  # SIGKILL of the tool, or of its whole process group (what a CI timeout does)
+        os.killpg(tool.pid, signal.SIGKILL) if group else tool.kill()
         tool.wait()
     assert gone(pids)
+    assert [p.name for p in tmp_path.iterdir()] == ["pids"]  # nothing in the temp folder
 
 
 def test_the_worker_of_an_edited_layer_file_is_ended_not_left(tmp_path, monkeypatch):
