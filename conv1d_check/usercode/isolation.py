@@ -6,8 +6,14 @@ each with a fresh instance. It is replaced when it dies, hangs past the timeout 
 memory. What it prints is read as it comes and kept up to OUTPUT_LIMIT bytes a case; the rest
 is counted. An exception, a hang or a death is an "error" LayerRun, never an exception here.
 
-Workers live until `close_all` (called at the end of a sweep, and at exit), or until the tool
-dies: each watches a pipe that only the tool holds open, and the kernel's parent-death signal.
+Each request gets one reply, read as data (`wire.py`): what the layer's process writes is never
+executed, and bytes that are not a reply make the case an error. The worker runs as PID 1 of a
+PID namespace of its own where the machine allows it (`namespace.py`), so that everything the
+layer starts ends with it; it gets the tool's environment less its secrets (`environment.py`).
+
+Workers (one per thread and layer) live until `close_all` (called at the end of a sweep, and at
+exit), or until the tool dies: the kernel's parent-death signal, and a pipe that only the tool
+holds open.
 """
 
 from __future__ import annotations
