@@ -542,3 +542,12 @@ def test_a_thread_the_layer_leaves_prints_nothing_into_the_next_case(tmp_path):
     first, second = json.loads(result.stdout)["cases"]
     assert "the layer left 1 thread(s) running" in " ".join(first["notes"])
     assert second["status"] == "pass" and "leaked" not in second.get("layer_output", "")
+
+
+def test_without_namespaces_the_worker_still_ends_what_the_layer_starts(tmp_path, monkeypatch):
+    probe = tmp_path / "pids"
+    monkeypatch.setenv("CONV1D_CHECK_PROBE", str(probe))
+    monkeypatch.setattr(namespace, "available", lambda: False)  # as where unshare is refused
+    layer = f"{REDTEAM / 'spawns.py'}:Conv1D"
+    assert check(impl=layer, memory_limit=2).status == "pass"  # a limit of its own: a new worker
+    assert gone(wait_for_pids(probe, 1))
