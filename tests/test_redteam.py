@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -551,3 +552,37 @@ def test_without_namespaces_the_worker_still_ends_what_the_layer_starts(tmp_path
     layer = f"{REDTEAM / 'spawns.py'}:Conv1D"
     assert check(impl=layer, memory_limit=2).status == "pass"  # a limit of its own: a new worker
     assert gone(wait_for_pids(probe, 1))
+
+
+# ------------------------------------------------------------------ the pool's semaphores
+
+POOL = """
+import time
+from multiprocessing import resource_tracker
+from conv1d_check.check.case import Case
+from conv1d_check.sweep.runner import run_cases
+names, register = [], resource_tracker.register
+resource_tracker.register = lambda name, kind: (names.append(name), register(name, kind))
+running = run_cases([Case(seed=seed) for seed in range(4)], jobs=2)
+next(running)  # the pool runs
+print(*names, flush=True)
+time.sleep(1000)
+"""
+
+
+def test_sigkill_of_a_parallel_sweeps_process_group_leaves_no_semaphore():
+    sweep = subprocess.Popen(
+        [sys.executable, "-c", POOL], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        names = sweep.stdout.readline().split()
+    finally:
+        os.killpg(sweep.pid, signal.SIGKILL)  # what a CI timeout does
+        sweep.wait()
+        sweep.stdout.close()
+    assert names  # the pool's named semaphores, as the sweep registered them
+    names = [f"/dev/shm/sem.{name.lstrip('/')}" for name in names]
+    deadline = time.monotonic() + 10
+    while any(map(os.path.exists, names)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(os.path.exists, names))
