@@ -586,3 +586,20 @@ def test_sigkill_of_a_parallel_sweeps_process_group_leaves_no_semaphore():
     while any(map(os.path.exists, names)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(map(os.path.exists, names))
+
+
+def test_a_results_file_that_fills_the_disk_is_one_line_and_exit_2(tmp_path):
+    import resource
+
+    output = tmp_path / "results.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "conv1d_check", "--output", str(output), "-q"],
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (500, 500)),  # a full disk
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"Error: --output: {output}: cannot write it (File too large); the cases recorded "
+        "before are kept (a partial last line is cut by --resume)\n"
+    )

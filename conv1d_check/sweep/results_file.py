@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,19 @@ class ResultsFile:
         return found
 
     def write(self, result: CaseResult) -> None:
-        self.stream.write(to_json(result.to_record()) + "\n")
-        self.stream.flush()
+        """Append `result`'s record; a full disk is a ResultsFileError that says what is kept."""
+        try:
+            self.stream.write(to_json(result.to_record()) + "\n")
+            self.stream.flush()
+        except OSError as error:
+            raise ResultsFileError(
+                f"{self.path}: cannot write it ({error.strerror}); the cases recorded before "
+                "are kept (a partial last line is cut by --resume)"
+            ) from None
 
     def close(self) -> None:
-        self.stream.close()  # and with it the lock
+        with suppress(OSError):  # what a full disk left unwritten is lost either way
+            self.stream.close()  # and with it the lock
 
 
 LINE_LIMIT = 64 << 20  # bytes of one record: far beyond any real one (output is capped at 1 MiB)
