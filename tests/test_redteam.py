@@ -38,11 +38,13 @@ def test_a_layer_writing_a_pickle_to_the_pipe_runs_nothing_in_the_tool(tmp_path,
 
 def test_a_message_travels_as_data_and_comes_back_equal():
     value = {"y": np.arange(6, dtype=">f4").reshape(2, 3), "notes": ["a", None, 1.5], "n": 3}
+    value["payload"] = b"\x80\x04 pickled by the tool"
     incoming = wire.Incoming(limit=1 << 20)
     incoming.buffer += wire.encode(value)
     done, back = incoming.message()
     assert done and not incoming.buffer
     assert back["notes"] == ["a", None, 1.5] and back["n"] == 3
+    assert back["payload"] == value["payload"]
     assert back["y"].dtype == np.dtype(">f4") and np.array_equal(back["y"], value["y"])
 
 

@@ -64,7 +64,7 @@ class LayerRun:
 
 def job_from_plain(plain: dict) -> Job:
     """The Job a request carries (`asdict(job)`)."""
-    return Job(plain["impl"], plain["convention"], ConvSpec(**plain["spec"]))
+    return Job(**(plain | {"spec": ConvSpec(**plain["spec"])}))
 
 
 def run_to_plain(run: LayerRun) -> dict:

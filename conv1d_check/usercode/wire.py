@@ -1,11 +1,11 @@
 """Messages between the tool and a layer's worker as data only: nothing read is executed.
 
-A message is a value made of JSON's plain values (dicts, lists, str, numbers, None) and numpy
-arrays of numbers. On the pipe it is
+A message is a value made of JSON's plain values (dicts, lists, str, numbers, None), numpy
+arrays of numbers and bytes (sent as arrays of uint8). On the pipe it is
 
     12 bytes   b"c1d1", the header's length and the buffers' (big-endian uint32, uint32)
     header     JSON: {"body": value, "arrays": [[dtype, [shape...]], ...]}, where each array
-               in the value is written {"__array__": i}
+               in the value is written {"__array__": i}, and bytes {"__bytes__": i}
     buffers    the arrays' bytes in C order, one after another
 
 A reader that gets anything else (not JSON, a dtype that is not a plain number type such as
@@ -27,7 +27,7 @@ import numpy as np
 PREFIX = struct.Struct("!4sII")
 MAGIC = b"c1d1"  # what every message starts with: stray bytes are refused at once
 HEADER_LIMIT = 64 << 20  # bytes of JSON: exception text is capped well below this
-ARRAY = "__array__"
+ARRAY, BYTES = "__array__", "__bytes__"
 NUMBERS = re.compile(r"[<>|=]?[biufc]\d{1,2}")  # numpy's dtype strings of plain numbers
 
 
@@ -50,6 +50,9 @@ def _plain(value: Any, arrays: list[np.ndarray]) -> Any:
     if isinstance(value, np.ndarray):
         arrays.append(value)
         return {ARRAY: len(arrays) - 1}
+    if isinstance(value, bytes):  # raw bytes travel as an array of uint8
+        arrays.append(np.frombuffer(value, np.uint8))
+        return {BYTES: len(arrays) - 1}
     if isinstance(value, dict):
         return {str(k): _plain(v, arrays) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -127,6 +130,8 @@ def _restore(value: Any, arrays: list[np.ndarray]) -> Any:
     if isinstance(value, dict):
         if set(value) == {ARRAY}:
             return arrays[value[ARRAY]]
+        if set(value) == {BYTES}:
+            return arrays[value[BYTES]].tobytes()
         return {k: _restore(v, arrays) for k, v in value.items()}
     if isinstance(value, list):
         return [_restore(v, arrays) for v in value]
