@@ -224,7 +224,7 @@ def test_report_counts_a_case_found_twice_once(tmp_path, capsys):
     code, out, err = main_of("report", *paths, paths[0], "-q", capsys=capsys)
     assert code == 0
     assert out.splitlines()[-1].startswith("PASS: 7 case(s), 7 pass")
-    assert "appear in more than one file, counted once" in err
+    assert "recorded more than once, alike, counted once" in err
 
 
 def test_report_imports_no_torch_and_refuses_a_missing_file(tmp_path):

@@ -102,7 +102,8 @@ class Case:
     def memory_needed(self) -> int:
         """Bytes the tool needs to check this case, at about BYTES_PER_ELEMENT per element."""
         spec = self.spec
-        elements = self.batch * (
+        # An empty batch counts as one: numpy refuses a shape whose other sizes overflow.
+        elements = max(self.batch, 1) * (
             spec.in_channels * self.length + spec.out_channels * self.output_length
         )
         return BYTES_PER_ELEMENT * (elements + math.prod(spec.weight_shape))

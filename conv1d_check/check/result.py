@@ -229,6 +229,13 @@ def from_record(record: Any) -> CaseResult:
         status = Status(record.get("status"))
     except ValueError:
         raise BadRecord(f"status must be one of {', '.join(Status)}") from None
+    if status != Status.SKIP:  # a case that ran: Conv1d took its parameters
+        try:
+            case.spec  # noqa: B018 (building the spec checks Conv1d's rules)
+            case.output_length  # noqa: B018
+        except ValueError as error:
+            raise BadRecord(f"params: {error}, yet the case ran") from None
+    _check_fields(record)
     return CaseResult(
         case,
         status,
@@ -246,6 +253,33 @@ def from_record(record: Any) -> CaseResult:
         seconds=float(_optional(record, "seconds", (int, float)) or 0.0),
         layout=record["layout"] if isinstance(record.get("layout"), str) else None,
     )
+
+
+def _check_fields(record: dict) -> None:
+    """BadRecord naming the first field whose values are not what the tool writes."""
+    for name, shape in _optional(record, "shapes", dict).items():
+        if not (isinstance(shape, list) and all(_count(n) for n in shape)):
+            raise BadRecord(f"shapes.{name} must be a list of sizes")
+    for key in ("diagnosis", "notes"):
+        if not all(isinstance(text, str) for text in _optional(record, key, list)):
+            raise BadRecord(f"{key} must be a list of texts")
+    for key, kind in (("missing", str), ("consistency", bool), ("where", dict)):
+        if not all(isinstance(v, kind) for v in _optional(record, key, dict).values()):
+            raise BadRecord(f"{key} must map tensor names to {kind.__name__} values")
+    if not all(
+        isinstance(text, str) for part in record.get("where", {}).values() for text in part.values()
+    ):
+        raise BadRecord("where must map tensor names to texts by axis")
+    if not isinstance(record.get("convention"), str | None):
+        raise BadRecord("convention must be a text")
+    seconds = _optional(record, "seconds", (int, float))
+    if isinstance(seconds, bool) or not 0 <= seconds < math.inf:
+        raise BadRecord("seconds must be a finite number, not negative")
+
+
+def _count(value: Any) -> bool:
+    """Whether `value` is a count or an index: an int >= 0 (JSON's 3, not 3.0 or true)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _expect(record: dict, key: str, kind: type) -> Any:
@@ -275,15 +309,18 @@ def _errors(record: dict, key: str) -> dict[str, TensorError]:
     for name, e in _optional(record, key, dict).items():
         if not isinstance(e, dict) or any(f not in e for f in ERROR_FIELDS):
             raise BadRecord(f"{key}.{name} must hold {', '.join(ERROR_FIELDS)}")
-        if not isinstance(e["worst_index"], list):
-            raise BadRecord(f"{key}.{name}.worst_index must be a list")
+        if not (isinstance(e["worst_index"], list) and all(map(_count, e["worst_index"]))):
+            raise BadRecord(f"{key}.{name}.worst_index must be a list of indices")
+        for counted in ("mismatched", "total"):
+            if not _count(e[counted]):
+                raise BadRecord(f"{key}.{name}.{counted} must be a count (an integer >= 0)")
         found[name] = TensorError(
             number(e["max_abs"]),
             number(e["max_rel"]),
             number(e["allowed"]),
-            int(number(e["mismatched"])),
-            int(number(e["total"])),
-            tuple(int(number(i)) for i in e["worst_index"]),
+            e["mismatched"],
+            e["total"],
+            tuple(e["worst_index"]),
             share=number(e.get("share", 0.0)),
             rule=str(e.get("rule", "")),
         )

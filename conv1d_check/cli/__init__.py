@@ -14,6 +14,7 @@ import typer
 from ..check.result import Verdict
 from .check import app, command_line
 from .common import EXIT_CODES, USAGE
+from .crash import internal_error
 from .report import report_app
 
 __all__ = ["app", "command_line", "main", "report_app"]
@@ -36,4 +37,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # before the sweep began, or while it was reported
         typer.echo("Interrupted", err=True)
         code = EXIT_CODES[Verdict.INTERRUPTED]
+    except Exception as error:  # a bug of ours: exit 3, never 1 as if a case failed
+        code = internal_error(error)
     sys.exit(code or 0)

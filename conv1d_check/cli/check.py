@@ -5,6 +5,7 @@ makes it a sweep of many."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -19,14 +20,23 @@ from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
 from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
 from . import clock, pictures
-from .common import UsageError, config_error, exit_code, flag, invalid, on_command_line, usage
+from .common import (
+    UsageError,
+    config_error,
+    exit_code,
+    flag,
+    invalid,
+    on_command_line,
+    usage,
+    write_reports,
+)
 
 HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
     "With no options: the notebook's case, on the built-in numpy layer. Exit codes: 0 every "
     "case passed; 1 a case failed or errored; 2 bad usage, parameters or config file; 5 "
-    "nothing was checked (every case skipped; --allow-empty makes it 0); 130 interrupted; 6 "
-    "(report) cases of the sweep are in no file.\n\n"
+    "nothing was checked (every case skipped; --allow-empty makes it 0); 3 an internal error of "
+    "the tool; 6 (report) cases of the sweep are in no file; 130 interrupted.\n\n"
     f"Shipped configs, for --config: {', '.join(sorted(shipped()))}. "
     "`conv1d-check report FILE.jsonl...` merges the results files of shards into one report."
 )
@@ -278,13 +288,13 @@ def check_command(
 ) -> None:
     """Check a 1-D convolution against torch.nn.Conv1d. With no options: the notebook's case."""
     params = dict(ctx.params)
-    params["padding"] = int(padding) if padding.lstrip("-").isdigit() else padding
+    params["padding"] = int(padding) if re.fullmatch("-?[0-9]+", padding) else padding
     case = Case(**{name: params[name] for name in FIELDS})
     try:
         if search is not None:
             from .search import run_search
 
-            raise typer.Exit(run_search(case, search, command_line))
+            raise typer.Exit(run_search(case, search, command_line, params))
         run = _run(ctx, case, params)
     except InvalidParameter as error:
         raise usage(invalid(ctx, error)) from None
@@ -297,8 +307,8 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
     """Plan the run, check its output paths, run it, report it."""
     from ..check.torch_side import DeviceUnavailable, check_device
     from ..report import groups, progress
-    from ..report.paths import check_writable
-    from ..report.reporters import Report, chosen, write_all
+    from ..report.paths import check_outputs
+    from ..report.reporters import Report, chosen
     from ..sweep import config, plan, runner
     from ..sweep.results_file import ResultsFileError
 
@@ -325,10 +335,9 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         )
     except config.ConfigError as error:
         raise config_error(error) from None
-    for name in ("output", "junit", "markdown"):
-        if params[name] is not None:
-            check_writable(params[name], flag(ctx, name))
-            plan.refuse_overwriting(the_plan, name, params[name])
+    outputs = {flag(ctx, name): params[name] for name in ("output", "junit", "markdown")}
+    outputs |= {flag(ctx, name): params[name] for name in ("html", "save")}
+    check_outputs(outputs, the_plan.inputs)
     axes = pictures.check_options(params, the_plan.inputs)
     try:
         for device in sorted({entry.case.device for entry in the_plan.entries} - {"cpu"}):
@@ -360,7 +369,7 @@ def _run(ctx: typer.Context, case: Case, params: dict) -> RunResult:
         command_line,
         the_plan.stamp.sweep,
     )
-    write_all(chosen(params, single=len(the_plan.entries) == 1), report)
+    write_reports(chosen(params, single=len(the_plan.entries) == 1), report)
     pictures.write(run, len(the_plan.entries) == 1, params, axes, command_line)
     if run.interrupted and params["json_output"]:
         typer.echo(f"interrupted: {len(run.results)} of {run.total} case(s) finished", err=True)

@@ -7,6 +7,7 @@ import typer
 
 from ..check.result import Verdict
 from ..nn.spec import InvalidParameter
+from ..report.reporters import Report, Reporter, write_all
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
 EXIT_CODES[Verdict.INTERRUPTED] = 130
@@ -63,3 +64,13 @@ def on_command_line(ctx: typer.Context, name: str) -> bool:
     """The option was given on the command line (not left at its default)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
+
+
+def write_reports(reporters: list[Reporter], report: Report) -> None:
+    """Feed the report to every reporter; a file that cannot be written is one line on stderr
+    each (the others are written all the same) and exit code 2."""
+    failed = write_all(reporters, report)
+    for line in failed:
+        typer.echo(f"Error: {line}; the run finished and its other outputs are kept", err=True)
+    if failed:
+        raise typer.Exit(USAGE)

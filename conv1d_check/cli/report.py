@@ -10,7 +10,7 @@ import typer
 
 from ..nn.spec import InvalidParameter
 from .check import command_line
-from .common import UsageError, exit_code, usage
+from .common import UsageError, exit_code, usage, write_reports
 
 REPORT_HELP = (
     "Merge results files (one per shard, written with --output) into one report: the summary, "
@@ -53,16 +53,14 @@ def report_command(
 ) -> None:
     """Merge results files into one report; run nothing."""
     from ..report import groups
-    from ..report.paths import check_writable
-    from ..report.reporters import Report, chosen, write_all
+    from ..report.paths import check_outputs
+    from ..report.reporters import Report, chosen
     from ..sweep.merge import merge
     from ..sweep.results_file import ResultsFileError
     from ..sweep.stamp import MixedRuns
 
     try:
-        for name, path in (("--junit", junit), ("--markdown", markdown)):
-            if path is not None:
-                check_writable(path, name)
+        check_outputs({"--junit": junit, "--markdown": markdown}, files)
         run, notes, sweep = merge(files, allow_mixed)
     except InvalidParameter as error:
         raise usage(UsageError(f"{error.param}: {error}")) from None
@@ -74,5 +72,5 @@ def report_command(
     options |= {"junit": junit, "markdown": markdown}
     name = f"conv1d-check report of {len(files)} file(s)"
     report = Report(run, groups.group(run.results), name, "", command_line, sweep)
-    write_all(chosen(options, single=False), report)
+    write_reports(chosen(options, single=False), report)
     raise typer.Exit(exit_code(run.verdict, allow_empty))

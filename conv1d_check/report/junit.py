@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -21,6 +22,7 @@ def junit_xml(
     failure's or an error's `message` starts with the diagnosis; its body is the whole
     explanation."""
     counts = Counter(r.status for r in run.results)
+    suite = for_xml(suite)  # a config's file name may hold anything
     root = ET.Element("testsuites")
     testsuite = ET.SubElement(
         root,
@@ -30,11 +32,15 @@ def junit_xml(
         failures=str(counts[Status.FAIL]),
         errors=str(counts[Status.ERROR]),
         skipped=str(counts[Status.SKIP]),
-        time=f"{run.seconds:.3f}",  # the wall time: cases run side by side with --jobs
+        time=_seconds(run.seconds),  # the wall time: cases run side by side with --jobs
     )
     for result in run.results:
         testcase = ET.SubElement(
-            testsuite, "testcase", classname=classname, name=result.id, time=f"{result.seconds:.3f}"
+            testsuite,
+            "testcase",
+            classname=classname,
+            name=result.id,
+            time=_seconds(result.seconds),
         )
         properties = ET.SubElement(testcase, "properties")
         for name, value in result.case.params().items():
@@ -49,6 +55,11 @@ def junit_xml(
             ET.SubElement(testcase, "system-out").text = for_xml(result.layer_output)
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+def _seconds(seconds: float) -> str:
+    """A time as JUnit readers take it: a finite number (a hand-edited record may say inf)."""
+    return f"{seconds:.3f}" if math.isfinite(seconds) else "0.000"
 
 
 def write_junit(

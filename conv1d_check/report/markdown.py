@@ -9,17 +9,18 @@ from ..check.case import Case
 from ..check.result import CaseResult, RunResult
 from .groups import MAX_GROUPS, Group
 from .records import summary
-from .text import number
+from .text import for_markdown, number
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from outside (a layer's message, a file's name) as one line of inert Markdown."""
+    return for_markdown(text).replace("\n", " ")
 
 
 def markdown(run: RunResult, groups: list[Group], command: Callable[[Case], str], name: str) -> str:
     counts = summary(run)
     lines = [
-        f"## {name}: {run.verdict}",
+        f"## {_cell(name)}: {run.verdict}",
         "",
         f"**{counts['total']} case(s)**: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['errored']} errored, {counts['skipped']} skipped, "
@@ -38,7 +39,7 @@ def markdown(run: RunResult, groups: list[Group], command: Callable[[Case], str]
         lines += ["", f"### {len(found.results)} {found.status} case(s): {_cell(found.what[0])}"]
         lines += [f"- {_cell(line)}" for line in found.what[1:]]
         if found.pattern:
-            lines.append(f"- {found.pattern}")
+            lines.append(f"- {_cell(found.pattern)}")
         lines += [
             f"- smallest case `{found.smallest.id}`:",
             "",
@@ -63,7 +64,7 @@ def _table(result: CaseResult) -> list[str]:
     for name, shape in result.shapes.items():
         error = result.errors.get(name)
         if error is None:
-            why = result.why_missing(name)
+            why = _cell(result.why_missing(name))
             lines.append(f"| {name} | {shape} | {why} | | | | FAIL |")
             continue
         verdict = "PASS" if error.passed else "**FAIL**"

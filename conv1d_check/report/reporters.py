@@ -7,6 +7,7 @@ A new output (HTML, say) is a class with a `write(report)` method and one line i
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from ..check.case import Case
 from ..check.result import RunResult, Status
 from .groups import Group
+from .paths import SUMMARY, summary_file
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,13 @@ class JsonReporter:
     """The whole run as one JSON document on stdout, and nothing else there."""
 
     def write(self, report: Report) -> None:
+        """A reader that stops early (`| head`) ends nothing but the printing."""
         from .records import results_json
 
-        print(results_json(report.run, report.groups, report.command))
+        try:
+            print(results_json(report.run, report.groups, report.command), flush=True)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class JUnitReporter:
     """A JUnit XML file: a testsuite named after the run, a testcase per case."""
 
     path: Path
+    option: str = "--junit"
 
     def write(self, report: Report) -> None:
         from .junit import write_junit
@@ -86,6 +93,7 @@ class MarkdownReporter:
     """A Markdown summary written to `path`, or appended to it (GitHub's job summary file)."""
 
     path: Path
+    option: str = "--markdown"
     append: bool = False
 
     def write(self, report: Report) -> None:
@@ -99,7 +107,7 @@ class MarkdownReporter:
 def chosen(options: Mapping[str, Any], *, single: bool) -> list[Reporter]:
     """The reporters a command's options ask for (`json_output`, `quiet`, `list_skipped`,
     `junit`, `markdown`): stdout's, then the files; and GitHub's job summary when
-    GITHUB_STEP_SUMMARY is set."""
+    GITHUB_STEP_SUMMARY names one."""
     stdout: Reporter = (
         JsonReporter()
         if options["json_output"]
@@ -110,12 +118,18 @@ def chosen(options: Mapping[str, Any], *, single: bool) -> list[Reporter]:
         reporters.append(JUnitReporter(options["junit"]))
     if options["markdown"] is not None:
         reporters.append(MarkdownReporter(options["markdown"]))
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        reporters.append(MarkdownReporter(Path(os.environ["GITHUB_STEP_SUMMARY"]), append=True))
+    if (summary := summary_file()) is not None:
+        reporters.append(MarkdownReporter(summary, SUMMARY, append=True))
     return reporters
 
 
-def write_all(reporters: list[Reporter], report: Report) -> None:
-    """Feed the report to every reporter, in order."""
+def write_all(reporters: list[Reporter], report: Report) -> list[str]:
+    """Feed the report to every reporter, in order, whatever became of the others; a line for
+    each file that could not be written (a full disk, a folder gone since it was checked)."""
+    failed = []
     for reporter in reporters:
-        reporter.write(report)
+        try:
+            reporter.write(report)
+        except OSError as error:
+            failed.append(f"{reporter.option} {reporter.path}: cannot write it ({error.strerror})")
+    return failed

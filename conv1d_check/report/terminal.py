@@ -182,7 +182,7 @@ def print_groups(
     the smallest case as a command (and, unless quiet, its table)."""
     for found in groups[:MAX_GROUPS]:
         status = Text(found.status.upper(), STYLES[found.status])
-        head = f" {len(found.results)} case(s): {found.what[0]}"
+        head = for_terminal(f" {len(found.results)} case(s): {found.what[0]}")
         console.print(Text.assemble(status, head), soft_wrap=True, highlight=False)
         rest = found.what[1:] if not quiet else []
         pattern = found.pattern or ("in every case" if quiet else "")

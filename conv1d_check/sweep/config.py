@@ -99,7 +99,7 @@ def read(path: Path) -> Any:
             data = tomllib.loads(text)
         else:
             data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader, bounded
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+    except (ValueError, yaml.YAMLError) as error:  # ValueError: an integer of 5,000 digits too
         message = " ".join(str(error).split())[:300]
         raise ConfigError(
             path, [f"{path}: not valid {path.suffix[1:].upper()}: {message}"]
@@ -131,6 +131,8 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def _text(path: Path) -> str:
     """The file as text: at most MAX_BYTES of UTF-8."""
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO would block
+        raise ConfigError(path, [f"{path}: not a regular file (a pipe or a device)"])
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_BYTES + 1)
@@ -187,12 +189,11 @@ class Loader:
     def __init__(self, path: Path, max_cases: int = MAX_CASES):
         self.path = path
         self.max_cases = max_cases
-        self.problems: list[str] = []
+        self.problems: dict[str, None] = {}  # in order, each once (a set would lose the order)
 
     def problem(self, where: str, key: str, message: str) -> None:
         line = f"{self.path}: {where}: " + (f"{key}: {message}" if key else message)
-        if line not in self.problems:
-            self.problems.append(line)
+        self.problems[line] = None
 
     def entries(self, data: Any, overrides: dict[str, Any]) -> list[Entry]:
         if not isinstance(data, dict):
@@ -213,7 +214,7 @@ class Loader:
         if not self.problems and not found:
             self.problem("top level", "", "no cases: give a [[grid]] or a [[case]]")
         if self.problems:
-            raise ConfigError(self.path, self.problems)
+            raise ConfigError(self.path, list(self.problems))
         return sorted((entry for _, entry in found), key=lambda entry: entry.case.id)
 
     def tables(self, data: dict, section: str) -> list[dict]:

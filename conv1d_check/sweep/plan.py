@@ -13,7 +13,6 @@ from ..check.case import Case
 from ..check.inputs import ARRAYS
 from ..check.inputs import fit as fit_inputs
 from ..check.inputs import load as load_inputs
-from ..nn.spec import InvalidParameter
 from .config import MAX_CASES, Entry, load, resolve
 from .stamp import Stamp, stamp
 
@@ -124,12 +123,3 @@ def plan(
 def _file(impl: str) -> Path | None:
     target = impl.partition(":")[0]
     return Path(target) if target.endswith(".py") else None
-
-
-def refuse_overwriting(plan: Plan, option: str, path: Path) -> None:
-    """An output file must not be one the run reads: the config, or a layer's file."""
-    for source in plan.inputs:
-        if path.exists() and source.exists() and path.samefile(source):
-            raise InvalidParameter(
-                option, f"{path} is the run's own input ({source}): write elsewhere"
-            )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,6 +34,7 @@ class ResultsFile:
         self.notes: list[str] = []
         if path.is_dir():
             raise ResultsFileError(f"{path}: is a directory")
+        refuse_special(path)
         try:
             self.stream = path.open("a", encoding="utf-8")  # nothing is cut before the lock
         except OSError as error:
@@ -59,7 +61,7 @@ class ResultsFile:
             case = wanted.get(result.id)
             if case is None:
                 other += 1
-            elif _plain(result.case.params()) != _plain(case.params()):
+            elif plain(result.case.params()) != plain(case.params()):
                 changed.add(result.id)
             else:
                 found[result.id] = result
@@ -75,11 +77,22 @@ class ResultsFile:
         return found
 
     def write(self, result: CaseResult) -> None:
-        self.stream.write(to_json(result.to_record() | self.stamp) + "\n")
-        self.stream.flush()
+        """Append `result`'s record; a full disk is a ResultsFileError that says what is kept."""
+        try:
+            self.stream.write(to_json(result.to_record() | self.stamp) + "\n")
+            self.stream.flush()
+        except OSError as error:
+            raise ResultsFileError(
+                f"{self.path}: cannot write it ({error.strerror}); the cases recorded before "
+                "are kept (a partial last line is cut by --resume)"
+            ) from None
 
     def close(self) -> None:
-        self.stream.close()  # and with it the lock
+        with suppress(OSError):  # what a full disk left unwritten is lost either way
+            self.stream.close()  # and with it the lock
+
+
+LINE_LIMIT = 64 << 20  # bytes of one record: far beyond any real one (output is capped at 1 MiB)
 
 
 class Read(NamedTuple):
@@ -92,30 +105,61 @@ class Read(NamedTuple):
 
 
 def read_results(path: Path) -> Read:
-    """The results recorded in a file, where its complete lines end (a partial last line is
-    left out), and their stamps. ResultsFileError names the first line that is not a case's
-    record."""
+    """The results recorded in a file, where its complete lines end (a partial last line, a
+    kill in mid-write, is left out), and their stamps. ResultsFileError names the first line
+    that is not a case's record."""
+    numbered, end, _ = read_numbered(path)
+    return Read([r for _, r, _ in numbered], end, [stamp for _, _, stamp in numbered])
+
+
+def read_numbered(
+    path: Path,
+) -> tuple[list[tuple[int, CaseResult, Stamp | None]], int, tuple | None]:
+    """(line number, result, run stamp) of each record, where the complete lines end, and a
+    last line without its newline as (number, bytes) (None when there is none). The file is
+    read a line at a time: a line over LINE_LIMIT bytes, or a file that is not a regular
+    file, is a ResultsFileError."""
+    refuse_special(path)
+    numbered, end, partial = [], 0, None
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            for number, line in enumerate(iter(lambda: stream.readline(LINE_LIMIT + 1), b""), 1):
+                if len(line) > LINE_LIMIT:
+                    raise ResultsFileError(
+                        f"{path}: line {number} is longer than {LINE_LIMIT >> 20} MiB: not a "
+                        "case's record; the file is unchanged"
+                    )
+                if not line.endswith(b"\n"):
+                    partial = (number, line) if line.strip() else None
+                    break
+                end += len(line)
+                if line.strip():
+                    numbered.append((number, *record(path, number, line)))
     except OSError as error:
         raise ResultsFileError(f"{path}: cannot read it: {error.strerror}") from None
-    end = data.rfind(b"\n") + 1
-    results, stamps = [], []
-    for number, line in enumerate(data[:end].splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            results.append(from_record(record))
-            stamps.append(read_stamp(record.get("run") if isinstance(record, dict) else None))
-        except (ValueError, RecursionError) as error:
-            why = error if isinstance(error, BadRecord) else "not JSON"
-            raise ResultsFileError(
-                f"{path}: line {number} is not a case's record ({why}); the file is unchanged"
-            ) from None
-    return Read(results, end, stamps)
+    return numbered, end, partial
 
 
-def _plain(value: Any) -> Any:
+def record(path: Path, number: int, line: bytes) -> tuple[CaseResult, Stamp | None]:
+    """The result a line records, and its run stamp; ResultsFileError names the line when it
+    is no record."""
+    try:
+        data = json.loads(line)
+        return from_record(data), read_stamp(data.get("run") if isinstance(data, dict) else None)
+    except (ValueError, RecursionError) as error:
+        why = error if isinstance(error, BadRecord) else "not JSON"
+        raise ResultsFileError(
+            f"{path}: line {number} is not a case's record ({why}); the file is unchanged"
+        ) from None
+
+
+def refuse_special(path: Path) -> None:
+    """A ResultsFileError for a path that exists and is not a regular file (a FIFO, which
+    would block; a device such as /dev/zero, which never ends)."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ResultsFileError(f"{path}: not a regular file (a pipe or a device): give a file")
+
+
+def plain(value: Any) -> Any:
     """`value` as it reads back from the results file."""
     return json.loads(to_json(value))

@@ -16,11 +16,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import NamedTuple
 
@@ -156,6 +159,7 @@ def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[tuple[int, CaseResul
                 yield os.getpid(), run_case(case)
         return
     context = _context()
+    _tracker_of_its_own()
     stop = context.Event()
     pool = ProcessPoolExecutor(
         min(jobs, len(cases)),
@@ -183,6 +187,38 @@ def _context() -> multiprocessing.context.BaseContext:
     a forkserver with torch preloaded imports it once but one worker after the other, and
     leaves its socket behind in the temp folder when the tool is killed."""
     return multiprocessing.get_context("spawn")
+
+
+_tracker: list[subprocess.Popen] = []  # kept, so that it is never collected while it runs
+
+
+def _tracker_of_its_own() -> None:
+    """Start multiprocessing's resource tracker in a session of its own, before the pool needs
+    one. It unlinks the pool's named semaphores (/dev/shm/sem.mp-*) once every process of the
+    run is gone; started as multiprocessing starts it, a SIGKILL of the tool's process group (a
+    CI timeout) killed it too, and they stayed for good. It reads a pipe that the tool and the
+    pool's workers hold, and ends at its end. (multiprocessing has no public way to set where
+    its tracker runs: `_fd` and `_pid` are what `ensure_running` itself sets.)"""
+    tracker = resource_tracker._resource_tracker
+    if tracker._fd is not None:
+        return
+    read, write = os.pipe()
+    _tracker.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"from multiprocessing.resource_tracker import main; main({read})",
+            ],
+            pass_fds=[read],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # its warning of leaked semaphores after a kill
+            start_new_session=True,
+        )
+    )
+    os.close(read)
+    tracker._fd, tracker._pid = write, _tracker[-1].pid
 
 
 def _start_worker(parent: int, stop: threading.Event) -> None:

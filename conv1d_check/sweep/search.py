@@ -35,6 +35,7 @@ class SearchResult:
     skipped: int = 0
     runs: int = 0
     explored: dict[str, set] = field(default_factory=dict)
+    interrupted: bool = False  # by Ctrl-C: the failure, if any, may shrink further
 
 
 class _Failed(Exception):
@@ -77,12 +78,15 @@ def search(base: Case, budget: int, seed: int, run: Callable[[Case], CaseResult]
         for name in SHAPE_FIELDS:
             found.explored.setdefault(name, set()).add(getattr(case, name))
         if result.status in (Status.FAIL, Status.ERROR):
+            found.failure = result  # shrinking only ever finds smaller ones
             raise _Failed(result)
 
     try:
         explore()
     except _Failed as failed:
         found.failure = failed.result
+    except KeyboardInterrupt:  # Ctrl-C: what was found so far is the answer
+        found.interrupted = True
     return found
 
 

@@ -6,8 +6,14 @@ each with a fresh instance. It is replaced when it dies, hangs past the timeout 
 memory. What it prints is read as it comes and kept up to OUTPUT_LIMIT bytes a case; the rest
 is counted. An exception, a hang or a death is an "error" LayerRun, never an exception here.
 
-Workers live until `close_all` (called at the end of a sweep, and at exit), or until the tool
-dies: each watches a pipe that only the tool holds open, and the kernel's parent-death signal.
+Each request gets one reply, read as data (`wire.py`): what the layer's process writes is never
+executed, and bytes that are not a reply make the case an error. The worker runs as PID 1 of a
+PID namespace of its own where the machine allows it (`namespace.py`), so that everything the
+layer starts ends with it; it gets the tool's environment less its secrets (`environment.py`).
+
+Workers (one per thread and layer) live until `close_all` (called at the end of a sweep, and at
+exit), or until the tool dies: the kernel's parent-death signal, and a pipe that only the tool
+holds open.
 """
 
 from __future__ import annotations
@@ -18,19 +24,41 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import suppress
-from dataclasses import replace
-from multiprocessing.connection import Connection
+from dataclasses import asdict, replace
+from enum import Enum
 from pathlib import Path
 
+from . import wire
+from .environment import layer_environment
 from .limits import format_bytes
-from .protocol import MEASURE, RUN, Job, LayerRun, RunStatus, Tensors
+from .namespace import contained
+from .protocol import (
+    AGAIN,
+    MEASURE,
+    RUN,
+    Job,
+    LayerRun,
+    Malformed,
+    RunStatus,
+    Tensors,
+    measurements_valid,
+    run_from_plain,
+)
 
 OUTPUT_LIMIT = 1 << 20  # bytes of a case's printed output that are kept
 POLL = 1.0  # seconds between looks at the clock while waiting (select's limit is finite)
-MESSAGE, TIMEOUT, DIED = "message", "timeout", "died"  # what waiting for the worker gave
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+class Outcome(Enum):
+    """What waiting for the worker's reply gave."""
+
+    REPLY = "reply"
+    MALFORMED = "malformed"  # bytes that are not a reply: the layer wrote to the pipe
+    TIMEOUT = "timeout"
+    DIED = "died"
 
 
 class Capture:
@@ -58,102 +86,130 @@ class LayerProcess:
     def __init__(self, memory: int):
         self.memory = memory
         self.convention: str | None = None  # as the worker last detected it
+        self.fingerprint: tuple = ()  # of the layer's file when the worker loaded it
         requests_r, requests_w = os.pipe()
         results_r, results_w = os.pipe()
         output_r, output_w = os.pipe()
         lifeline_r, self.lifeline = os.pipe()  # the worker reads EOF when we are gone
         fds = (requests_r, results_w, lifeline_r)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "conv1d_check.usercode.worker", *map(str, fds), str(memory)],
+            contained(
+                [sys.executable, "-m", "conv1d_check.usercode.worker", *map(str, fds), str(memory)]
+            ),
             stdin=subprocess.DEVNULL,
             stdout=output_w,
             stderr=output_w,
             pass_fds=fds,
             start_new_session=True,  # its own process group: killed as a whole
-            env=os.environ | ONE_THREAD,
+            env=layer_environment(),  # the tool's, less its secrets
         )
         for fd in (*fds, output_w):
             os.close(fd)
-        self.requests = Connection(requests_w, readable=False)
-        self.results = Connection(results_r, writable=False)
-        self.output = output_r
+        self.requests, self.results, self.output = requests_w, results_r, output_r
+        os.set_blocking(self.results, False)
         os.set_blocking(self.output, False)
         pidfd_open = getattr(os, "pidfd_open", None)  # Linux: readable once the worker exits
         self.exited = pidfd_open(self.process.pid) if pidfd_open else None
 
     def run(self, job: Job, tensors: Tensors, timeout: float) -> LayerRun:
-        """Send one case and wait for its run, within `timeout` seconds of now."""
-        start = time.monotonic()
+        """Send one case and wait for its run, within `timeout` seconds of now; then run the
+        same instance again, to tell whether its gradients accumulate (that output is not the
+        case's)."""
         capture = Capture()
-        try:
-            self.requests.send((RUN, job, tensors))
-        except OSError:  # the worker is gone (it ends itself after a MemoryError)
-            return self.death(capture, job)
-        outcome, run = self.receive(capture, start + timeout)
-        if outcome == TIMEOUT:
-            return self.death(capture, job, timeout=timeout)
-        if outcome == DIED or not isinstance(run, LayerRun):
-            return self.death(capture, job)
-        self.drain(capture)
+        outcome, reply = self.ask(
+            {"kind": RUN, "job": asdict(job), "tensors": tensors}, capture, timeout
+        )
+        if outcome == Outcome.REPLY:
+            try:
+                run = run_from_plain(reply)
+            except Malformed as error:
+                outcome, reply = Outcome.MALFORMED, str(error)
+        if outcome != Outcome.REPLY:
+            return self.death(capture, job, outcome, timeout, reply)
         run.printed = capture.text()
         self.convention = run.convention
-        if run.status == RunStatus.OK:  # the second pass: its output is not the case's
-            elapsed = time.monotonic() - start
-            ends = time.monotonic() + min(timeout, 2 * elapsed + 1)
-            outcome, note = self.receive(Capture(), ends)
-            if outcome == TIMEOUT:
+        if run.status == RunStatus.OK:
+            outcome, note = self.ask({"kind": AGAIN}, Capture(), timeout)
+            if outcome != Outcome.REPLY:
                 self.stop()
             elif isinstance(note, str):
                 run.notes.append(note)
         return run
 
-    def measure(self, job: Job, tensors: Tensors, timeout: float) -> dict | str:
+    def measure(self, job: Job, tensors: Tensors, timeout: float) -> object:
         """The consistency check's measurements (consistency.measure), or why there are none."""
-        try:
-            self.requests.send((MEASURE, job, tensors))
-        except OSError:
-            return "the layer's process is gone"
-        outcome, found = self.receive(Capture(), time.monotonic() + timeout)
-        if outcome == TIMEOUT:
+        request = {"kind": MEASURE, "job": asdict(job), "tensors": tensors}
+        outcome, found = self.ask(request, Capture(), timeout)
+        if outcome != Outcome.REPLY:
             self.stop()
+        if outcome == Outcome.TIMEOUT:
             return f"timed out after {timeout:g} s"
-        return found if outcome == MESSAGE else "the layer's process died"
+        if outcome == Outcome.REPLY and measurements_valid(found):
+            return found
+        return "the layer's process died" if outcome == Outcome.DIED else "a malformed reply"
 
-    def receive(self, capture: Capture, deadline: float) -> tuple[str, object]:
-        """(MESSAGE, the next message), (TIMEOUT, None) or (DIED, None); output is read into
-        `capture` meanwhile."""
+    def ask(self, request: dict, capture: Capture, timeout: float) -> tuple[Outcome, object]:
+        """Send `request` and wait up to `timeout` seconds for its one reply: (REPLY, it),
+        (MALFORMED, what was wrong), (TIMEOUT, None) or (DIED, None). The worker's output is
+        read into `capture` meanwhile."""
+        deadline = time.monotonic() + timeout
+        try:
+            wire.send(self.requests, request)
+        except OSError:  # the worker is gone (it ends itself after a MemoryError)
+            return Outcome.DIED, None
+        incoming = wire.Incoming(limit=self.memory)
         with selectors.DefaultSelector() as selector:
-            selector.register(self.results.fileno(), selectors.EVENT_READ, MESSAGE)
+            selector.register(self.results, selectors.EVENT_READ, Outcome.REPLY)
             selector.register(self.output, selectors.EVENT_READ, "output")
             if self.exited is not None:
-                selector.register(self.exited, selectors.EVENT_READ, DIED)
+                selector.register(self.exited, selectors.EVENT_READ, Outcome.DIED)
             while (left := deadline - time.monotonic()) > 0:
                 for key, _ in selector.select(min(left, POLL)):
                     if key.data == "output":
                         self.drain(capture)
-                    elif key.data == MESSAGE or self.results.poll():
-                        try:
-                            return MESSAGE, self.results.recv()
-                        except (EOFError, OSError):
-                            return DIED, None
-                    else:  # exited with nothing left to read: a helper may hold the pipe
-                        return DIED, None
-        return TIMEOUT, None
+                        continue
+                    ended = not self.read_results(incoming) or key.data == Outcome.DIED
+                    try:
+                        done, reply = incoming.message()
+                    except Malformed as error:
+                        return Outcome.MALFORMED, str(error)
+                    if done and incoming.buffer:
+                        return Outcome.MALFORMED, "more than one reply"
+                    if done:
+                        return Outcome.REPLY, reply
+                    if ended:  # exited, or closed the pipe, with no whole reply
+                        return Outcome.DIED, None
+        return Outcome.TIMEOUT, None
+
+    def read_results(self, incoming: wire.Incoming) -> bool:
+        """Read what the results pipe holds into `incoming`; False at its end."""
+        try:
+            while data := os.read(self.results, 1 << 20):
+                incoming.buffer += data
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        return False
 
     def drain(self, capture: Capture) -> None:
         with suppress(BlockingIOError, OSError):
             while data := os.read(self.output, 1 << 16):
                 capture.add(data)
 
-    def death(self, capture: Capture, job: Job, timeout: float | None = None) -> LayerRun:
-        """The worker hung or died: end it, and say what happened."""
+    def death(
+        self, capture: Capture, job: Job, outcome: Outcome, timeout: float, why: object
+    ) -> LayerRun:
+        """The worker hung, died or wrote what is not a reply: end it, and say what happened."""
         self.stop()
         self.drain(capture)
-        if timeout is not None:
+        if outcome == Outcome.TIMEOUT:
             message = (
                 f"timed out after {timeout:g} s (a hang, or a slow layer: --timeout raises "
                 "the limit)"
             )
+        elif outcome == Outcome.MALFORMED:
+            message = f"the layer's process wrote to the tool's pipe what is not a reply ({why})"
         else:
             message = _death(self.process.returncode, self.memory)
         return LayerRun(
@@ -175,9 +231,7 @@ class LayerProcess:
 
     def close(self) -> None:
         self.stop()
-        for connection in (self.requests, self.results):
-            connection.close()
-        for fd in (self.output, self.lifeline, self.exited):
+        for fd in (self.requests, self.results, self.output, self.lifeline, self.exited):
             if fd is not None:
                 os.close(fd)
 
@@ -192,7 +246,9 @@ def _death(exitcode: int | None, memory: int) -> str:
     return f"the layer's process exited with code {exitcode} before it was done"
 
 
-_workers: dict[tuple[str, str | None, int, tuple], LayerProcess] = {}
+# A worker per thread as well as per layer: threads of the API check side by side, and a
+# worker dies with the thread that started it (its parent-death signal is the thread's).
+_workers: dict[tuple[int, str, str | None, int], LayerProcess] = {}
 
 
 def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> LayerRun:
@@ -206,15 +262,17 @@ def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> Lay
 
 def _worker(job: Job, memory: int) -> LayerProcess:
     """The worker of `job`'s layer: started, or replaced when it died or its file changed."""
-    key = (job.impl, job.convention, memory, _fingerprint(job.impl))
+    key = (threading.get_ident(), job.impl, job.convention, memory)
     worker = _workers.get(key)
-    if worker is None or not worker.alive:
+    fingerprint = _fingerprint(job.impl)
+    if worker is None or not worker.alive or worker.fingerprint != fingerprint:
         _retire(key)
         worker = _workers[key] = LayerProcess(memory)
+        worker.fingerprint = fingerprint
     return worker
 
 
-def measure_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> dict | str:
+def measure_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> object:
     """The consistency check's measurements of `job`'s layer, in its worker process."""
     worker = _worker(replace(job, impl=_absolute(job.impl)), memory)
     found = worker.measure(replace(job, impl=_absolute(job.impl)), tensors, timeout)
@@ -229,7 +287,7 @@ def _retire(key: tuple) -> None:
 
 
 def _retire_the_dead() -> None:
-    for key in [key for key, worker in _workers.items() if not worker.alive]:
+    for key in [key for key, worker in list(_workers.items()) if not worker.alive]:
         _retire(key)
 
 

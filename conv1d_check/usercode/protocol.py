@@ -2,20 +2,24 @@
 imports neither of them.
 
 A `Job` says which layer to run and on which convolution; the tensors travel beside it. A
-`LayerRun` is what came back: the layer's tensors, or why there are none.
+`LayerRun` is what came back: the layer's tensors, or why there are none. Both travel as plain
+values (`wire.py`); what the tool reads back is checked field by field (`run_from_plain`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 import numpy as np
 
 from ..nn.spec import ConvSpec
+from .wire import Malformed
 
 BUILTIN = "builtin"  # the impl that names our own numpy Conv1D
-RUN, MEASURE = "run", "measure"  # what a request to a layer's worker asks for
+# What a request to a layer's worker asks for: a case; the same instance's forward and backward
+# again (to tell whether gradients accumulate); the consistency check's measurements.
+RUN, AGAIN, MEASURE = "run", "again", "measure"
 Tensors = dict[str, np.ndarray]
 
 
@@ -61,6 +65,47 @@ class LayerRun:
     initial: Tensors = field(default_factory=dict)
     unimplemented: str | None = None
     layout: str | None = None
+
+
+def job_from_plain(plain: dict) -> Job:
+    """The Job a request carries (`asdict(job)`)."""
+    return Job(**(plain | {"spec": ConvSpec(**plain["spec"])}))
+
+
+def run_to_plain(run: LayerRun) -> dict:
+    """`run` as plain values and arrays, for the pipe."""
+    return {f.name: getattr(run, f.name) for f in fields(LayerRun)}
+
+
+def run_from_plain(plain: object) -> LayerRun:
+    """The LayerRun a reply carries, every field checked. Raises Malformed."""
+    if not isinstance(plain, dict) or set(plain) - {f.name for f in fields(LayerRun)}:
+        raise Malformed("a reply that is not a run")
+    run = LayerRun(**plain)
+    tensors_ok = all(
+        isinstance(t, dict) and all(isinstance(a, np.ndarray) for a in t.values())
+        for t in (run.tensors, run.initial)
+    )
+    texts_ok = all(isinstance(t, str) for t in (run.message, run.convention, run.printed))
+    if not (
+        tensors_ok
+        and texts_ok
+        and run.status in set(RunStatus)
+        and isinstance(run.notes, list)
+        and all(isinstance(note, str) for note in run.notes)
+        and isinstance(run.unimplemented, str | None)
+    ):
+        raise Malformed("a run with a field of the wrong type")
+    run.status = RunStatus(run.status)
+    return run
+
+
+def measurements_valid(plain: object) -> bool:
+    """Whether a MEASURE reply is consistency.measure's: {input: [number, number, count]}."""
+    return isinstance(plain, dict) and all(
+        isinstance(v, list) and len(v) == 3 and all(isinstance(n, int | float) for n in v)
+        for v in plain.values()
+    )
 
 
 class Unsupported(Exception):

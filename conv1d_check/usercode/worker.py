@@ -1,9 +1,12 @@
 """The child process that runs a user's layer, case after case: `python -m
 conv1d_check.usercode.worker REQUESTS RESULTS LIFELINE MEMORY`.
 
-It loads the layer once, then serves requests from the REQUESTS pipe: (RUN, Job, tensors), a
-case, answered on RESULTS with its LayerRun (then a note from a second pass on the same
-instance); or (MEASURE, Job, tensors), the consistency check's measurements for a failed case.
+It loads the layer once, then serves requests from the REQUESTS pipe, each answered by one
+reply on RESULTS, as data (`wire.py`): RUN (a Job and its tensors), a case, answered with its
+LayerRun; AGAIN, the last case's instance run a second time, answered with a note on whether its
+gradients accumulate (or None); MEASURE (a Job and its tensors), the consistency check's
+measurements for a failed case. The layer runs in this process and can write to RESULTS too:
+the tool executes nothing it reads, and a reply that is not well formed is the case's error.
 
 It runs in a session of its own, and is the subreaper of whatever the layer starts: after each
 case it kills the processes the layer left behind. When the tool is gone (the LIFELINE pipe,
@@ -20,54 +23,84 @@ import resource
 import signal
 import sys
 import sysconfig
+import threading
 import time
 import traceback
 from contextlib import suppress
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from . import byvalue, consistency, discover
+from . import byvalue, consistency, discover, wire
 from .conventions import CONVENTIONS, accumulation_note, detect
-from .protocol import MEASURE, Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
+from .protocol import (
+    AGAIN,
+    MEASURE,
+    Job,
+    LayerRun,
+    RunStatus,
+    Tensors,
+    Unsupported,
+    Unusable,
+    job_from_plain,
+    run_to_plain,
+)
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36  # <linux/prctl.h>
 REAPER = [0]  # the pid of this worker's reaper, once forked
 # Frames from these folders are not the user's: ours, the standard library, installed packages.
+# Each folder ends in a separator: a user's .../conv1d_check_x/ is not ours.
 NOT_USERS = tuple(
-    {str(Path(__file__).parents[1])}
-    | {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    | {"<frozen "}
+    {os.path.join(str(Path(__file__).parents[1]), "")}
+    | {os.path.join(sysconfig.get_paths()[key], "") for key in ("stdlib", "platlib", "purelib")}
+    | {os.path.join(sysconfig.get_paths()["platstdlib"], ""), "<frozen "}
 )
+TEXT_LIMIT = 1 << 20  # characters of an exception's text that are kept
+FRESH = "fresh"  # serve's word after a MemoryError: this process may be broken
 
 
 def main(requests_fd: int, results_fd: int, lifeline_fd: int, memory: int) -> None:
     _guard(lifeline_fd, memory)
-    requests = Connection(requests_fd, writable=False)
-    results = Connection(results_fd, readable=False)
     loaded: dict[str, Any] = {}
-    while True:
-        try:
-            kind, job, tensors = requests.recv()
-        except EOFError:  # the tool is done with us
-            break
-        if kind == MEASURE:
-            results.send(_measure(job, tensors, loaded))
-            _kill_descendants()
-            continue
-        run, again = serve(job, tensors, loaded)
+    again = None  # the last case's (convention, instance), tensors and run, for AGAIN
+    while (request := wire.receive(requests_fd, limit=memory)) is not None:
+        fresh = False
+        if request["kind"] == AGAIN:
+            reply = _note(*again) if again else None
+        elif request["kind"] == MEASURE:
+            reply = _measure(job_from_plain(request["job"]), request["tensors"], loaded)
+        else:
+            tensors = request["tensors"]
+            run, instance = serve(job_from_plain(request["job"]), tensors, loaded)
+            again = (instance, tensors, run) if isinstance(instance, tuple) else None
+            fresh = instance is FRESH or _threads_left(run)
+            reply = run_to_plain(run)
         _flush()
-        results.send(run)
-        if again is not None:  # a second pass, to tell whether gradients accumulate
-            results.send(_note(again, tensors, run))
+        _send(results_fd, reply)
         _kill_descendants()
-        if run.message.startswith("MemoryError"):
-            break  # a fresh process for the next case
+        if fresh:
+            break  # after a MemoryError or with threads left, a fresh process for the next case
     _kill_descendants()
 
 
+def _threads_left(run: LayerRun) -> bool:
+    """Whether the layer left threads running (their output would be the next case's); if so,
+    a note says the next case gets a fresh process."""
+    left = threading.active_count() - 1
+    if left:
+        run.notes.append(
+            f"the layer left {left} thread(s) running: the next case gets a fresh process"
+        )
+    return left > 0
+
+
+def _send(fd: int, reply: Any) -> None:
+    with suppress(BrokenPipeError):  # the tool is gone: the lifeline ends us
+        wire.send(fd, reply)
+
+
 def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun, Any]:
-    """Drive the layer on one case; also (convention, instance) for the second pass, or None."""
+    """Drive the layer on one case; also (convention, instance) for the second pass, FRESH
+    after a MemoryError, or None."""
     convention = job.convention or "unknown"
     try:
         if job.impl not in loaded:
@@ -80,9 +113,12 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
     except Unusable as error:
         return LayerRun(status=RunStatus.ERROR, convention=convention, message=str(error)), None
     except BaseException as error:  # the layer's own bug, whatever it is
-        return LayerRun(
-            status=RunStatus.ERROR, convention=convention, message=describe(error)
-        ), None
+        run = LayerRun(status=RunStatus.ERROR, convention=convention, message=describe(error))
+        return run, FRESH if isinstance(error, MemoryError) else None
+    for name, array in (driven.tensors | driven.initial).items():
+        if not wire.NUMBERS.fullmatch(array.dtype.str):
+            message = f"{name}: the layer gave an array of {array.dtype}, not of numbers"
+            return LayerRun(status=RunStatus.ERROR, convention=convention, message=message), None
     run = LayerRun(
         driven.tensors,
         convention=convention,
@@ -110,19 +146,17 @@ def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
         return describe(error)
 
 
-def _note(again: tuple[str, Any], tensors: Tensors, run: LayerRun) -> str | None:
+def _note(instance: tuple[str, Any], tensors: Tensors, run: LayerRun) -> str | None:
     try:
-        note = accumulation_note(*again, tensors, run.tensors)
+        return accumulation_note(*instance, tensors, run.tensors)
     except BaseException:
-        note = None
-    _flush()
-    return note
+        return None
 
 
 def describe(error: BaseException) -> str:
     """`Type: message (file.py:line in function)`, at the innermost frame of the user's code:
     an error inside numpy names the user's line that called numpy."""
-    text = str(error).strip().splitlines()
+    text = _capped(str(error)).strip().splitlines()
     if isinstance(error, SyntaxError) and error.filename:
         name = Path(error.filename).name
         return f"{type(error).__name__}: {error.msg} ({name}:{error.lineno})"
@@ -135,24 +169,34 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}{where}"
 
 
+def _capped(text: str) -> str:
+    """The first TEXT_LIMIT characters of `text`, the rest counted."""
+    if len(text) <= TEXT_LIMIT:
+        return text
+    return text[:TEXT_LIMIT] + f" [... {len(text) - TEXT_LIMIT} more characters not kept]"
+
+
 def _guard(lifeline_fd: int, memory: int) -> None:
     """Die with the tool and take the layer's processes along; stay within `memory` bytes.
 
-    A reaper, forked before any user code runs, waits on the lifeline: when the tool is gone
-    it kills this whole process group, the layer's children with it. It needs no help from
-    this process, which a layer may keep busy forever (even holding Python's lock, in C)."""
-    reaper = os.fork()
-    if reaper == 0:
-        _reap(lifeline_fd)
-    REAPER[0] = reaper
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-    if os.getppid() == 1:  # the tool died before the signal was armed
-        os.killpg(0, signal.SIGKILL)
-    with suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    As PID 1 of a namespace of its own (`namespace.py`) there is nothing to do: the kernel
+    ends the namespace with us, and us with the tool. Elsewhere a reaper, forked before any
+    user code runs, waits on the lifeline: when the tool is gone it kills this whole process
+    group, the layer's children with it. It needs no help from this process, which a layer
+    may keep busy forever (even holding Python's lock, in C)."""
+    if os.getpid() != 1:
+        reaper = os.fork()
+        if reaper == 0:
+            _reap(lifeline_fd)
+        REAPER[0] = reaper
+        if sys.platform == "linux":
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        if os.getppid() == 1:  # the tool died before the signal was armed
+            os.killpg(0, signal.SIGKILL)
+    with suppress(ValueError, OSError):  # the address space: shared and mapped memory too
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
 def _reap(lifeline_fd: int) -> None:
@@ -167,6 +211,13 @@ def _reap(lifeline_fd: int) -> None:
 def _kill_descendants() -> None:
     """SIGKILL every process below this one (ours, or orphans we adopted) but the reaper,
     and reap them."""
+    if os.getpid() == 1:  # PID 1 of our own namespace: every other process in it is the layer's
+        with suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
+        return  # /proc is the tool's: its pid 1 is not us
     deadline = time.monotonic() + 1
     while _descendants() and time.monotonic() < deadline:
         for pid in _descendants():
