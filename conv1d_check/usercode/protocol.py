@@ -94,6 +94,7 @@ def run_from_plain(plain: object) -> LayerRun:
         and isinstance(run.notes, list)
         and all(isinstance(note, str) for note in run.notes)
         and isinstance(run.unimplemented, str | None)
+        and isinstance(run.layout, str | None)
     ):
         raise Malformed("a run with a field of the wrong type")
     run.status = RunStatus(run.status)
