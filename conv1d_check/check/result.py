@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from .case import FIELDS, Case, check_field
+from .diagnosis.finding import Finding
 from .tolerance import TensorError
 
 
@@ -63,7 +64,8 @@ class CaseResult:
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     consistency: dict[str, bool] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)  # the findings in words
+    findings: list[Finding] = field(default_factory=list)
     where: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     message: str = ""
@@ -99,6 +101,7 @@ class CaseResult:
         return record | {
             "consistency": self.consistency,
             "diagnosis": self.diagnosis,
+            "findings": [f.to_record() for f in self.findings],
             "where": self.where,
             "notes": self.notes,
             "message": self.message,
@@ -175,6 +178,7 @@ def from_record(record: Any) -> CaseResult:
         missing=_optional(record, "missing", dict),
         consistency=_optional(record, "consistency", dict),
         diagnosis=_optional(record, "diagnosis", list),
+        findings=_findings(record),
         where=_optional(record, "where", dict),
         notes=_optional(record, "notes", list),
         message=_optional(record, "message", str),
@@ -182,6 +186,13 @@ def from_record(record: Any) -> CaseResult:
         layer_output=_optional(record, "layer_output", str),
         seconds=float(_optional(record, "seconds", (int, float)) or 0.0),
     )
+
+
+def _findings(record: dict) -> list[Finding]:
+    try:
+        return [Finding.from_record(f) for f in _optional(record, "findings", list)]
+    except (KeyError, TypeError, ValueError) as error:
+        raise BadRecord(f"findings: {error}") from None
 
 
 def _expect(record: dict, key: str, kind: type) -> Any:

@@ -17,7 +17,7 @@ from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
 from . import torch_side
 from .case import Case
-from .diagnosis import Evidence, diagnose, explain, strips
+from .diagnosis import Evidence, Finding, Kind, diagnose, explain, lines, strips
 from .result import CaseResult, Status
 from .tensors import Tensors, make_tensors
 from .tolerance import TENSORS, TensorError, Tolerance, compare, term_counts
@@ -85,45 +85,39 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
     if result.status == Status.FAIL:
         evidence = Evidence(case, tensors, run.tensors, truth, run.initial)
         wrong = {n for n, _ in problems} | set(failed)
-        result.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
+        result.findings = diagnose(evidence, [n for n in TENSORS if n in wrong])
         result.where = {name: strips(evidence, name) for name in failed}
         if case.impl != BUILTIN and not run.unimplemented:
-            result.consistency = _consistency(case, tensors, run)
-            result.diagnosis += consistency_words(result.consistency, wrong)
-    result.diagnosis += _torch_drift(result.torch_errors)
+            measured = _consistency(case, tensors, run)
+            result.consistency = {name: ok for name, (ok, _, _) in measured.items()}
+            result.findings += consistency_findings(measured)
+    result.findings += _torch_drift(result.torch_errors, case.device)
+    result.diagnosis = lines(result.findings)
 
 
-def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
-    """Whether each of the layer's gradients is the gradient of its own forward."""
+def _consistency(
+    case: Case, tensors: Tensors, run: LayerRun
+) -> dict[str, tuple[bool, float, float]]:
+    """Whether each of the layer's gradients is the gradient of its own forward, with the
+    measured disagreement and the resolution (see usercode/consistency.py)."""
     job = Job(case.impl, case.convention or run.convention, case.spec)
     measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}
-    return consistency.verdicts(measured, run.tensors, tensors)
+    return consistency.agreement(measured, run.tensors, tensors)
 
 
-def consistency_words(consistent: dict[str, bool], wrong: set[str]) -> list[str]:
-    """The consistency check in words: which gradients are their own forward's; with a wrong y
-    and nothing else amiss, the forward is the one to fix; with a right y, the backward."""
-    agree = [name for name, ok in consistent.items() if ok]
-    disagree = [name for name, ok in consistent.items() if not ok]
-    parts = []
-    if agree:
-        parts.append(f"{_names(agree)} the exact gradient of your forward")
-    if disagree:
-        parts.append(f"{_names(disagree)} not" + ("" if agree else " the gradient of your forward"))
-    if not parts:
-        return []
-    text = "consistency: " + "; ".join(parts)
-    if "y" in wrong and not disagree:
-        text += ", but your forward is wrong: fix the forward first"
-    elif "y" not in wrong and disagree:
-        text += " (your forward is right): the bug is in backward"
-    return [text]
-
-
-def _names(names: list[str]) -> str:
-    return f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'}"
+def consistency_findings(measured: dict[str, tuple[bool, float, float]]) -> list[Finding]:
+    """One finding a gradient: agrees or disagrees with central differences of the forward."""
+    return [
+        Finding(
+            name,
+            Kind.CONSISTENCY,
+            ("agrees",) if ok else ("disagrees",),
+            {"disagreement": disagreement, "resolution": resolution},
+        )
+        for name, (ok, disagreement, resolution) in measured.items()
+    ]
 
 
 def _shape_or_dtype_problem(
@@ -138,14 +132,11 @@ def _shape_or_dtype_problem(
     return None
 
 
-def _torch_drift(torch_errors: dict[str, TensorError]) -> list[str]:
-    drifted = [name for name, e in torch_errors.items() if not e.passed]
+def _torch_drift(torch_errors: dict[str, TensorError], device: str) -> list[Finding]:
+    drifted = tuple(name for name, e in torch_errors.items() if not e.passed)
     if not drifted:
         return []
-    return [
-        f"torch itself is outside the bound on {', '.join(drifted)} "
-        "(its own rounding, e.g. TF32 on a GPU): the reference drifts, not necessarily the layer"
-    ]
+    return [Finding("", Kind.TORCH_DRIFT, drifted, {"gpu": device != "cpu"})]
 
 
 def trace(case: Case) -> dict[str, Tensors]:

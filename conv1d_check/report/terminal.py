@@ -144,20 +144,23 @@ def print_groups(
     for found in groups[:MAX_GROUPS]:
         status = Text(found.status.upper(), STYLES[found.status])
         head = f" {len(found.results)} case(s): {found.what[0]}"
+        if quiet:  # one line a group: what, where, and the smallest case to rerun
+            smallest = command(found.smallest.case)
+            tail = f"; {found.pattern or 'in every case'}; smallest: {smallest}"
+            console.print(Text.assemble(status, head + tail), soft_wrap=True, highlight=False)
+            continue
         console.print(Text.assemble(status, head), soft_wrap=True, highlight=False)
-        rest = found.what[1:] if not quiet else []
-        pattern = found.pattern or ("in every case" if quiet else "")
-        _plain(console, [f"  {line}" for line in rest] + ([f"  {pattern}"] if pattern else []))
+        pattern = [f"  {found.pattern}"] if found.pattern else []
+        _plain(console, [f"  {line}" for line in found.what[1:]] + pattern)
         _plain(console, [f"  smallest: {command(found.smallest.case)}"])
-        if not quiet:
-            smallest = found.smallest
-            alike = sum(r.layer_output == smallest.layer_output for r in found.results)
-            print_case(smallest, console, repeats=alike)
-            others = [r.id for r in found.results if r is not found.smallest]
-            if others:
-                shown = ", ".join(others[:SHOWN_IDS])
-                more = f" and {len(others) - SHOWN_IDS} more" if len(others) > SHOWN_IDS else ""
-                _plain(console, [f"  the others: {shown}{more}", ""])
+        smallest = found.smallest
+        alike = sum(r.layer_output == smallest.layer_output for r in found.results)
+        print_case(smallest, console, repeats=alike)
+        others = [r.id for r in found.results if r is not found.smallest]
+        if others:
+            shown = ", ".join(others[:SHOWN_IDS])
+            more = f" and {len(others) - SHOWN_IDS} more" if len(others) > SHOWN_IDS else ""
+            _plain(console, [f"  the others: {shown}{more}", ""])
     if len(groups) > MAX_GROUPS:
         more = sum(len(g.results) for g in groups[MAX_GROUPS:])
         _plain(console, [f"... and {len(groups) - MAX_GROUPS} more group(s), {more} case(s)"])

@@ -64,15 +64,25 @@ class Evidence:
     def explains(
         self, name: str, candidate: np.ndarray | None, abs_sum: np.ndarray | None = None
     ) -> bool:
-        """`candidate` is what the layer gave, and not what it should have. `abs_sum`, the
-        candidate's own Σ|t|, widens the allowance where it sums other terms than the truth
-        (an element the truth sums nothing into has no allowance of its own)."""
-        if not self.differs(name, candidate):
-            return False
-        if abs_sum is None:
-            return self.matches(name, candidate)
-        own = gamma(self.counts[name], unit_roundoff(self.case.dtype)) * abs_sum
-        return _within(self.outputs[name], candidate, SLACK * (self.allowed(name) + own))
+        """`candidate` is what the layer gave, and not what it should have."""
+        return self.differs(name, candidate) and self.fit(name, candidate, abs_sum) <= SLACK
+
+    def fit(
+        self, name: str, candidate: np.ndarray | None, abs_sum: np.ndarray | None = None
+    ) -> float:
+        """The worst |layer − candidate| over the allowance: at or below 1, the candidate
+        leaves rounding only (inf: another shape). `abs_sum`, the candidate's own Σ|t|, widens
+        the allowance where it sums other terms than the truth (an element the truth sums
+        nothing into has no allowance of its own)."""
+        actual = self.outputs[name]
+        if candidate is None or np.shape(candidate) != actual.shape:
+            return float("inf")
+        allowed = self.allowed(name)
+        if abs_sum is not None:
+            allowed = allowed + gamma(self.counts[name], unit_roundoff(self.case.dtype)) * abs_sum
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            ratio = np.abs(actual - candidate) / (allowed + 1e-300)
+        return float(np.nan_to_num(ratio, nan=np.inf).max(initial=0.0))
 
     def truth_with(self, **changes: np.ndarray) -> Tensors:
         """The float64 truth for changed inputs (x, W, b, dy)."""
