@@ -77,14 +77,25 @@ def test_only_judges_the_named_tensors_and_names_them_in_the_id():
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("Conv2d", "Conv2d looks like a 2-D convolution, not a 1-D convolution"),
-        ("Downsample1d", "Downsample1d looks like a downsampling layer"),
+        ("Conv2d", "Conv2d.W has shape (12, 8, 3, 3), expected (12, 8, 3)"),
+        ("Downsample1d", "cannot tell which constructor parameters are in_channels"),
     ],
 )
-def test_a_layer_that_is_not_a_conv1d_gets_one_plain_sentence(name, words):
+def test_a_layer_that_is_not_a_conv1d_errs_by_what_it_does(name, words):
     result = check(impl=layer(f"not_a_conv1d.py:{name}"))
     assert result.status == "error"
-    assert result.message.startswith(words) and "checks Conv1d layers" in result.message
+    assert result.message.startswith(words)
+
+
+def test_a_correct_layer_is_judged_whatever_its_name(tmp_path):
+    """Nothing is refused from a name: a correct class called TransposedConv passes."""
+    path = tmp_path / "deconv_transpose_pool.py"
+    path.write_text(
+        f"import sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "from correct_layer_plain import Conv1d as TransposedConv1dDownsamplePool\n"
+    )
+    result = check(impl=f"{path}:TransposedConv1dDownsamplePool")
+    assert result.status == "pass", result.message
 
 
 def test_a_convention_that_does_not_fit_the_constructor_says_so(tmp_path):

@@ -49,18 +49,6 @@ class Driven(NamedTuple):
     unimplemented: str | None = None
 
 
-# Classes that are layers, but not 1-D convolutions: name fragment -> what they are.
-OTHER_LAYERS = {
-    "conv2d": "a 2-D convolution",
-    "conv3d": "a 3-D convolution",
-    "transpose": "a transposed convolution",
-    "deconv": "a transposed convolution",
-    "downsample": "a downsampling layer",
-    "upsample": "an upsampling layer",
-    "pool": "a pooling layer",
-}
-
-
 class Convention:
     """How to drive layers of one calling convention."""
 
@@ -113,24 +101,12 @@ def _wanted(tensors: Tensors) -> tuple[str, ...]:
     return ("dX", "dW", "db") if "b" in tensors else ("dX", "dW")
 
 
-def _refuse_other_layers(target: Any) -> None:
-    """A Conv2d, a ConvTranspose1d or a Downsample1d is no Conv1d: say so in one sentence."""
-    name = getattr(target, "__name__", type(target).__name__)
-    for fragment, what in OTHER_LAYERS.items():
-        if fragment in name.lower():
-            raise Unusable(
-                f"{name} looks like {what}, not a 1-D convolution: conv1d-check checks Conv1d "
-                "layers (point --impl at your Conv1d class)"
-            )
-
-
 class Layer(Convention):
     """A stateful object built by parameter names, its weights and gradients as attributes."""
 
     name = "layer"
 
     def drive(self, target: Any, spec: ConvSpec, tensors: Tensors) -> Driven:
-        _refuse_other_layers(target)
         layer = self.build(target, spec, tensors)
         initial = storage.read_weights(layer, tensors)
         return self.again(layer, tensors)._replace(initial=initial)
