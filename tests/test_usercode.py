@@ -68,6 +68,14 @@ def test_only_y_checks_the_forward_pass_alone(capsys):
     assert len(rows) == 1 and rows[0].split("│")[1].strip() == "y" and "PASS" in rows[0]
 
 
+@pytest.mark.parametrize("dtype", ("float32", "float64"))
+def test_only_y_never_calls_backward(dtype):
+    """A layer whose backward raises passes --only y: its forward alone ran, in its dtype."""
+    assert check(impl=layer("broken_raises.py:Conv1d"), dtype=dtype).status == "error"
+    result = check(impl=layer("broken_raises.py:Conv1d"), dtype=dtype, only="y")
+    assert result.status == "pass" and set(result.errors) == {"y"}, result.message
+
+
 def test_only_judges_the_named_tensors_and_names_them_in_the_id():
     result = check(impl=layer("broken_dx_zeros.py:Conv1D"), only="y,dW")
     assert result.status == "pass" and set(result.errors) == {"y", "dW"}

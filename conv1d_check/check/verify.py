@@ -27,7 +27,7 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     """The case's layer on its tensors: ours in this process, a user's in a child process."""
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
-    job = Job(case.impl, case.convention, case.spec)
+    job = Job(case.impl, case.convention, case.spec, forward_only=case.judged == ("y",))
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 

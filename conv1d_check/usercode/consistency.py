@@ -50,7 +50,8 @@ def measure(target: Any, convention: str, spec: ConvSpec, tensors: Tensors) -> d
         base["b"] = np.zeros(tensors["W"].shape[0], tensors["W"].dtype)
     found = {}
     for key, (plus, minus) in perturbed(tensors).items():
-        difference = forward(**(base | {key: plus})) - forward(**(base | {key: minus}))
+        plus_y, minus_y = (forward(**(base | {key: v})).astype(np.float64) for v in (plus, minus))
+        difference = plus_y - minus_y
         terms = dy * difference
         found[key] = (float(terms.sum()), float(np.abs(terms).sum()), terms.size)
     return found

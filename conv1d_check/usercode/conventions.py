@@ -163,7 +163,7 @@ class Layer(Convention):
 
         def forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
             storage.put_weights(layer, tensors | {"W": W, "b": b})
-            return np.array(_forward(layer)(x.copy()), dtype=np.float64)
+            return np.array(_forward(layer)(x.copy()))  # a copy, in the layer's dtype
 
         return forward
 
@@ -257,7 +257,7 @@ class Functional(Convention):
             given = {names["x"]: x.copy(), names["W"]: W.copy(), names["b"]: b.copy()}
             returned = forward(**(kwargs | given))
             y = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
-            return np.array(y, dtype=np.float64)
+            return np.array(y)  # a copy, in the layer's dtype
 
         return run
 

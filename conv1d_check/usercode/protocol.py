@@ -35,6 +35,7 @@ class Job:
     impl: str
     convention: str | None
     spec: ConvSpec
+    forward_only: bool = False  # --only y: the layer's forward alone, its backward never called
 
 
 @dataclass

@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import consistency, discover
 from .conventions import CONVENTIONS, accumulation_note, detect
 from .protocol import MEASURE, Job, LayerRun, RunStatus, Tensors, Unsupported, Unusable
@@ -74,6 +76,8 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
             loaded[job.impl] = discover.load(job.impl)
         target = loaded[job.impl]
         convention = job.convention or detect(target)
+        if job.forward_only:
+            return _forward_only(convention, target, job, tensors), None
         driven = CONVENTIONS[convention].drive(target, job.spec, tensors)
     except Unsupported as error:
         return LayerRun(status=RunStatus.SKIP, convention=convention, message=str(error)), None
@@ -91,6 +95,13 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
         unimplemented=driven.unimplemented,
     )
     return run, (convention, driven.layer) if driven.layer is not None else None
+
+
+def _forward_only(convention: str, target: Any, job: Job, tensors: Tensors) -> LayerRun:
+    """y from the layer's forward alone (--only y): its backward is never called."""
+    forward = CONVENTIONS[convention].forward_function(target, job.spec, tensors)
+    b = tensors.get("b", np.zeros(tensors["W"].shape[0], tensors["W"].dtype))
+    return LayerRun({"y": forward(x=tensors["x"], W=tensors["W"], b=b)}, convention=convention)
 
 
 def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
