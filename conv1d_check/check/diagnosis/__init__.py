@@ -54,32 +54,38 @@ def _tensor(evidence: Evidence, name: str, table: list[Alternative]) -> list[Fin
     factor = factor_clue(evidence, name)
     fits = [f for f in factor if f.names] + _likely(evidence, name, table)
     fits += contributions_clue(evidence, name)
-    named = _best([f for f in fits if f.fit is not None and f.fit <= SLACK])
+    # an explanation leaves rounding only, and much less than the error it explains
+    bound = min(SLACK, evidence.fit(name, evidence.truth[name]) / EQUALLY)
+    named = _best([f for f in fits if f.fit is not None and f.fit <= bound])
     stored = stored_clue(evidence, name)  # decisive whatever else fits
     if named or stored:
         return stored + named
-    if found := computed_clue(evidence, name):
-        return found
-    unnamed = [f for f in factor if not f.names and f.fit is not None and f.fit <= SLACK]
-    for found in (unnamed, per_sample_clue(evidence, name), edge_clue(evidence, name)):
-        if found:
+    # errors proportional to the truth are a factor, not a precision's (uncorrelated) rounding
+    if unnamed := [f for f in factor if not f.names and f.fit is not None and f.fit <= bound]:
+        return unnamed
+    for clue in (computed_clue, per_sample_clue, edge_clue, subset_clue):
+        if found := clue(evidence, name):
             return found
-    return subset_clue(evidence, name) or [_unexplained(evidence, name, factor)]
+    return [_unexplained(evidence, name, factor)]
 
 
 def _likely(evidence: Evidence, name: str, table: list[Alternative]) -> list[Finding]:
-    """The likely bugs that change tensor `name`, each fitted (one finding a kind: its best)."""
-    best: dict[Kind, Finding] = {}
+    """The likely bugs that change tensor `name`, each fitted; one finding a kind, naming
+    every variant that fits as well as its best (padding 1 in replicate and symmetric mode
+    is one padding)."""
+    fitted: dict[Kind, list[tuple[float, tuple[str, ...]]]] = {}
     for a in table:
         candidate = a.tensors.get(name)
-        if candidate is None or not evidence.differs(name, candidate):
-            continue
-        fit = evidence.fit(name, candidate, (a.abs_sums or {}).get(name))
-        seen = {"instead_of": evidence.case.padding_mode} if a.kind == Kind.PADDING_MODE else {}
-        found = Finding(name, a.kind, a.names, seen, fit)
-        if a.kind not in best or fit < best[a.kind].fit:
-            best[a.kind] = found
-    return list(best.values())
+        if candidate is not None and evidence.differs(name, candidate):
+            fit = evidence.fit(name, candidate, (a.abs_sums or {}).get(name))
+            fitted.setdefault(a.kind, []).append((fit, a.names))
+    found = []
+    for kind, fits in fitted.items():
+        best = min(fit for fit, _ in fits)
+        names = [n for fit, names in fits if fit <= max(EQUALLY * best, 1.0) for n in names]
+        seen = {"instead_of": evidence.case.padding_mode} if kind == Kind.PADDING_MODE else {}
+        found.append(Finding(name, kind, tuple(dict.fromkeys(names)), seen, best))
+    return found
 
 
 def _best(fits: list[Finding]) -> list[Finding]:

@@ -79,7 +79,7 @@ def factor_clue(evidence: Evidence, name: str) -> list[Finding]:
         return []
     ratio = float(np.vdot(actual, expected) / np.vdot(expected, expected))
     candidate = ratio * expected
-    if not np.isfinite(ratio) or not evidence.differs(name, candidate):
+    if not np.isfinite(ratio) or not evidence.differs(name, candidate, slack=1):
         return []  # a factor the allowance cannot tell from 1 explains nothing
     named = tuple(
         why for value, why in _factors(evidence) if np.isclose(ratio, value, rtol=FACTOR_TOLERANCE)

@@ -53,8 +53,8 @@ def alternatives(evidence: Evidence) -> list[Alternative]:
         found.append(
             Alternative(
                 Kind.STRIDE_IGNORED,
-                _stride_one_backward(evidence.case.spec, evidence.inputs64),
-                _stride_one_backward(
+                stride_one_backward(evidence.case.spec, evidence.inputs64),
+                stride_one_backward(
                     evidence.case.spec, {k: np.abs(v) for k, v in evidence.inputs64.items()}
                 ),
             )
@@ -134,7 +134,7 @@ def _overwrites(spec: ConvSpec, inputs: Tensors) -> list[Alternative]:
     return found
 
 
-def _stride_one_backward(spec: ConvSpec, inputs: Tensors) -> Tensors:
+def stride_one_backward(spec: ConvSpec, inputs: Tensors) -> Tensors:
     """dX and dW of a backward that places output position t at t + k·dilation, not
     t·stride + k·dilation (the forward is right; only the scatter forgets the stride)."""
     x, W, dy = inputs["x"], inputs["W"], inputs["dy"]

@@ -20,7 +20,8 @@ STRIP_WIDTH = 60
 
 def edge_clue(evidence: Evidence, name: str) -> list[Finding]:
     """Mismatches of y or dX confined to the edges: within the padding's and a window's reach
-    of either end."""
+    of either end. Names the positions too, so that a short case whose every position is near
+    an edge (and so is only "wrong in positions ...") is the same finding."""
     if name not in ("y", "dX"):
         return []
     positions = evidence.wrong(name).any(axis=(0, 1))
@@ -32,7 +33,8 @@ def edge_clue(evidence: Evidence, name: str) -> list[Finding]:
     middle[edge : length - edge] = True
     if (positions & middle).any() or not middle.any():
         return []
-    return [Finding(name, Kind.PLACES, ("edges",), {"within": edge})]
+    where = {"wrong": ranges([int(i) for i in np.flatnonzero(positions)]), "of": length}
+    return [Finding(name, Kind.PLACES, ("position", "edges"), {"within": edge, "position": where})]
 
 
 def subset_clue(evidence: Evidence, name: str) -> list[Finding]:

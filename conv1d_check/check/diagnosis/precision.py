@@ -27,6 +27,8 @@ ROUNDED_SHARE = 0.25
 # A narrower format's rounding is beyond the checked format's allowance on most elements (its u
 # is 2⁹ to 2⁴⁵ times larger); a wrong tap, edge or element is beyond it on a few.
 WRONG_SHARE = 0.5
+# Values that are all a narrower format's numbers by chance: at odds below 2⁻²⁰, none.
+CHANCE_BITS = 20
 
 
 def stored_clue(evidence: Evidence, name: str) -> list[Finding]:
@@ -34,8 +36,14 @@ def stored_clue(evidence: Evidence, name: str) -> list[Finding]:
     as a bug's values are not all float16 numbers."""
     checked = FORMATS[evidence.case.dtype]
     actual = evidence.outputs[name].astype(np.float64)
+    wider = dict(zip(FORMATS, list(FORMATS.values())[1:], strict=False))
     for fmt, bits in FORMATS.items():
-        if bits < checked and _representable(actual, fmt):
+        # a value of the next wider format is one of fmt's by chance with odds 2^-(its bits -
+        # bits): decisive when the tensor's nonzero values make that chance below 2^-CHANCE_BITS
+        if bits >= checked:
+            break
+        chance_bits = np.count_nonzero(actual) * (wider[fmt] - bits)
+        if chance_bits >= CHANCE_BITS and _representable(actual, fmt):
             fit = _fit(evidence, name, bits)
             if fit <= SLACK:
                 return [Finding(name, Kind.PRECISION, (fmt,), {"values": fmt, "bits": bits}, fit)]

@@ -69,10 +69,9 @@ def contributions_clue(evidence: Evidence, name: str) -> list[Finding]:
     missing = [int(n) for n in np.flatnonzero(best == 0)]
     if len(inside) + len(missing) < best.size:
         seen = {"weights": best.astype(int).tolist()}
-        return [Finding(name, Kind.SAMPLES, ("weights",), seen, fit)]
-    if len(inside) == 1:
-        return [Finding(name, Kind.SAMPLES, ("only",), {"only": inside}, fit)]
-    return [Finding(name, Kind.SAMPLES, ("missing",), {"missing": missing}, fit)]
+    else:  # with two samples, "sample 0 only" and "sample 1 missing" are one bug
+        seen = {"only": inside} if len(inside) == 1 else {"missing": missing}
+    return [Finding(name, Kind.SAMPLES, ("contributions",), seen, fit)]
 
 
 def _parts(evidence: Evidence, name: str) -> np.ndarray | None:

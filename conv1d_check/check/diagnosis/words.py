@@ -186,20 +186,22 @@ def _flipped(f: Finding, failing: set[str]) -> str:
 
 
 def _padding_mode(f: Finding, failing: set[str]) -> str:
-    (mode,) = f.names
-    what = "symmetric (the edge sample repeated)" if mode == "symmetric" else mode
-    return f"matches y with the input padded in {what} mode, not {f.evidence['instead_of']}"
+    modes = [m + (" (the edge sample repeated)" if m == "symmetric" else "") for m in f.names]
+    return (
+        f"matches y with the input padded in {' or '.join(modes)} mode, not "
+        f"{f.evidence['instead_of']}"
+    )
 
 
 def _places(f: Finding, failing: set[str]) -> str:
-    if f.names == ("edges",):
+    if "edges" in f.names:
         return (
             f"errors only near the edges (within {f.evidence['within']} positions of either "
             "end): look at the padding, or at the first and last windows"
         )
     parts = []
     for label in f.names:
-        where = f.evidence[label]
+        where = f.evidence[label]  # {"wrong": "0-2, 5", "of": 13}
         plural = "s" if any(c in where["wrong"] for c in ",-") else ""
         parts.append(f"{label}{plural} {where['wrong']} of {where['of']}")
     return f"wrong only in {' and '.join(parts)}"
