@@ -130,7 +130,21 @@ def test_an_error_inside_numpy_is_named_at_the_users_line():
     result = check(impl=layer("broken_memory.py:Conv1D"))
     assert result.status == "error"
     assert result.message.startswith("MemoryError: ")
-    assert result.message.endswith("(broken_memory.py:9 in backward)")
+    assert result.message.endswith("(broken_memory.py:9 in Conv1D.backward)")
+
+
+def test_a_layer_that_raises_shows_its_own_frames_and_its_y():
+    """The user's frames, innermost last, none of the tool's; the forward ran, so y is judged."""
+    result = check(impl=layer("broken_raises.py:Conv1d"))
+    assert result.status == "error" and result.errors["y"].passed
+    (frame,) = result.traceback
+    assert (Path(frame["file"]).name, frame["line"], frame["function"]) == (
+        "broken_raises.py",
+        14,
+        "Conv1d.backward",
+    )
+    assert frame["code"].startswith("g = grad_out[:, :, i]")
+    assert result.to_record()["traceback"] == result.traceback
 
 
 def test_a_syntax_error_names_the_file_and_line_once():

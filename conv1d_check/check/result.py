@@ -72,6 +72,7 @@ class CaseResult:
     convention: str | None = None
     layer_output: str = ""
     seconds: float = 0.0
+    traceback: list[dict] = field(default_factory=list)  # the layer's frames, if it raised
 
     @property
     def id(self) -> str:
@@ -93,7 +94,7 @@ class CaseResult:
             "params": self.case.params(),
             "status": str(self.status),
         }
-        if self.status in (Status.PASS, Status.FAIL):
+        if self.status in (Status.PASS, Status.FAIL) or self.errors:  # an error's y, judged
             record["errors"] = {name: _error_record(e) for name, e in self.errors.items()}
             record["torch_errors"] = {n: _error_record(e) for n, e in self.torch_errors.items()}
             record["shapes"] = {name: list(shape) for name, shape in self.shapes.items()}
@@ -108,6 +109,7 @@ class CaseResult:
             "convention": self.convention,
             "layer_output": self.layer_output,
             "seconds": round(self.seconds, 4),
+            "traceback": self.traceback,
         }
 
 
@@ -185,6 +187,7 @@ def from_record(record: Any) -> CaseResult:
         convention=record.get("convention"),
         layer_output=_optional(record, "layer_output", str),
         seconds=float(_optional(record, "seconds", (int, float)) or 0.0),
+        traceback=_optional(record, "traceback", list),
     )
 
 

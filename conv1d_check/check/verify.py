@@ -43,15 +43,22 @@ def run_case(case: Case) -> CaseResult:
         notes=run.notes,
         convention=run.convention,
         layer_output=run.printed,
+        traceback=run.traceback,
     )
     if run.status == RunStatus.OK:
         judge(result, tensors, run)
+    elif run.status == RunStatus.ERROR and run.tensors:  # the forward ran, backward raised
+        judge(result, tensors, run, names=("y",))
+        result.status, result.message = Status.ERROR, run.message
     result.seconds = time.perf_counter() - start
     return result
 
 
-def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
-    """Compare the layer's tensors and torch's with the truth; fill in `result`."""
+def judge(
+    result: CaseResult, tensors: Tensors, run: LayerRun, names: tuple[str, ...] | None = None
+) -> None:
+    """Compare the layer's tensors and torch's with the truth; fill in `result`. `names`: the
+    tensors to judge (None: the case's)."""
     case = result.case
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
     truth = torch_side.oracle(*args)
@@ -61,7 +68,7 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun) -> None:
     tolerance = Tolerance(case.atol, case.rtol)
     counts = term_counts(case.spec, case.batch, case.length)
     problems = []
-    for name in (n for n in case.judged if n in truth.values):
+    for name in (n for n in names or case.judged if n in truth.values):
         expected = truth.values[name]
         allowance = tolerance.allowance(truth.sums(name, counts[name]), case.dtype)
         result.shapes[name] = expected.shape

@@ -57,6 +57,8 @@ class LayerRun:
     printed: str = ""
     initial: Tensors = field(default_factory=dict)
     unimplemented: str | None = None
+    # the layer's own frames when it raised, innermost last: {"file", "line", "function", "code"}
+    traceback: list[dict] = field(default_factory=list)
 
 
 class Unsupported(Exception):

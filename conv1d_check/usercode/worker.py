@@ -15,6 +15,7 @@ stdout and stderr go to a pipe the tool reads with a cap.
 from __future__ import annotations
 
 import ctypes
+import linecache
 import os
 import resource
 import signal
@@ -84,9 +85,13 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
     except Unusable as error:
         return LayerRun(status=RunStatus.ERROR, convention=convention, message=str(error)), None
     except BaseException as error:  # the layer's own bug, whatever it is
-        return LayerRun(
-            status=RunStatus.ERROR, convention=convention, message=describe(error)
-        ), None
+        run = LayerRun(
+            status=RunStatus.ERROR,
+            convention=convention,
+            message=describe(error),
+            traceback=frames(error),
+        )
+        return _with_forward(run, convention, loaded.get(job.impl), job, tensors), None
     run = LayerRun(
         driven.tensors,
         convention=convention,
@@ -102,6 +107,20 @@ def _forward_only(convention: str, target: Any, job: Job, tensors: Tensors) -> L
     forward = CONVENTIONS[convention].forward_function(target, job.spec, tensors)
     b = tensors.get("b", np.zeros(tensors["W"].shape[0], tensors["W"].dtype))
     return LayerRun({"y": forward(x=tensors["x"], W=tensors["W"], b=b)}, convention=convention)
+
+
+def _with_forward(
+    run: LayerRun, convention: str, target: Any, job: Job, tensors: Tensors
+) -> LayerRun:
+    """An erring run with the y of the layer's forward alone, where that runs (the error was
+    in backward): y is judged and shown beside the error."""
+    if target is None or convention not in CONVENTIONS or job.forward_only:
+        return run
+    if run.message.startswith("MemoryError"):
+        return run
+    with suppress(BaseException):  # the forward raised too: the error is all there is
+        run.tensors = _forward_only(convention, target, job, tensors).tensors
+    return run
 
 
 def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
@@ -122,6 +141,20 @@ def _note(again: tuple[str, Any], tensors: Tensors, run: LayerRun) -> str | None
     return note
 
 
+def frames(error: BaseException) -> list[dict]:
+    """The layer's own frames of `error`'s traceback, as Python prints them, innermost last:
+    file, line, function (its qualified name: Conv1d.backward), the code line."""
+    found = []
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        code = frame.f_code
+        if not code.co_filename.startswith(NOT_USERS):
+            text = linecache.getline(code.co_filename, line).strip()
+            found.append(
+                {"file": code.co_filename, "line": line, "function": code.co_qualname, "code": text}
+            )
+    return found
+
+
 def describe(error: BaseException) -> str:
     """`Type: message (file.py:line in function)`, at the innermost frame of the user's code:
     an error inside numpy names the user's line that called numpy."""
@@ -129,12 +162,10 @@ def describe(error: BaseException) -> str:
     if isinstance(error, SyntaxError) and error.filename:
         name = Path(error.filename).name
         return f"{type(error).__name__}: {error.msg} ({name}:{error.lineno})"
-    frames = [
-        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(NOT_USERS)
-    ]
+    own = frames(error)
     where = ""
-    if frames:
-        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})"
+    if own:
+        where = f" ({Path(own[-1]['file']).name}:{own[-1]['line']} in {own[-1]['function']})"
     return f"{type(error).__name__}: {text[0] if text else ''}{where}"
 
 
