@@ -57,6 +57,7 @@ def check(
     timeout: float | None = None,
     memory_limit: float | None = None,
     only: str | None = None,
+    isolate: bool | None = None,
 ) -> CaseResult:
     """Run a case and judge it: `check(Case(...))`, `check(kernel_size=5, dtype="float32")`.
 
@@ -76,6 +77,9 @@ def check(
     convention : "seed", "mytorch", "layer" or "functional" (default: detected).
     timeout : seconds the layer may take (inf: none); memory_limit: GiB it may use.
     only : a comma list of the tensors to judge, of "y,dX,dW,db".
+    isolate : False runs a user's layer in this process, so that breakpoint(), pdb and
+        pytest's --pdb reach it; it gives up the timeout, the memory limit, the capture of
+        what it prints, and the tool's survival of a layer that crashes or exits.
 
     Returns the CaseResult. Invalid parameters raise InvalidParameter (a ValueError; a
     TypeError too for a value of the wrong type); a missing GPU raises DeviceUnavailable.

@@ -147,6 +147,26 @@ def test_a_layer_that_raises_shows_its_own_frames_and_its_y():
     assert result.to_record()["traceback"] == result.traceback
 
 
+def test_no_isolation_runs_the_layer_in_this_process(tmp_path):
+    """isolate=False: the layer's forward runs in the tool's process (where pdb can reach it),
+    and is judged and diagnosed as in a child process."""
+    import os
+
+    path = tmp_path / "where.py"
+    path.write_text(
+        f"import os, sys\nsys.path.insert(0, {str(LAYERS)!r})\n"
+        "from broken_dx_zeros import Conv1D as Base\n\n"
+        "class Conv1D(Base):\n"
+        "    def forward(self, x):\n"
+        "        os.environ['CONV1D_CHECK_TEST_PID'] = str(os.getpid())\n"
+        "        return super().forward(x)\n"
+    )
+    result = check(impl=f"{path}:Conv1D", isolate=False)
+    assert os.environ.pop("CONV1D_CHECK_TEST_PID") == str(os.getpid())
+    assert result.status == "fail" and result.consistency["dX"] is False
+    assert next(f.kind for f in result.findings) == "zeros"
+
+
 def test_a_syntax_error_names_the_file_and_line_once():
     result = check(impl=layer("broken_syntax.py:Conv1D"))
     assert result.status == "error"

@@ -62,6 +62,7 @@ class Case:
     timeout: float = 60.0
     memory_limit: float | None = None
     only: str | None = None
+    isolate: bool = True  # False: the layer runs in the tool's process (pdb reaches it)
 
     @cached_property
     def spec(self) -> ConvSpec:
@@ -248,6 +249,7 @@ RULES: dict[str, Rule] = {
     "timeout": _number(0, strict=True, optional=False, infinite=True),
     "memory_limit": _number(0, strict=True, optional=True, infinite=False),
     "only": _tensors,
+    "isolate": _flag,
 }
 
 

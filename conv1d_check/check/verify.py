@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..usercode import consistency
+from ..usercode import consistency, worker
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
@@ -28,6 +28,8 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
     job = Job(case.impl, case.convention, case.spec, forward_only=case.judged == ("y",))
+    if not case.isolate:
+        return worker.run_here(job, tensors)
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
@@ -108,7 +110,10 @@ def _consistency(
     """Whether each of the layer's gradients is the gradient of its own forward, with the
     measured disagreement and the resolution (see usercode/consistency.py)."""
     job = Job(case.impl, case.convention or run.convention, case.spec)
-    measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
+    if case.isolate:
+        measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
+    else:
+        measured = worker.measure_here(job, tensors)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}
     return consistency.agreement(measured, run.tensors, tensors)

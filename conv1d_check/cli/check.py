@@ -156,6 +156,17 @@ def check_command(
             rich_help_panel=UNDER_TEST,
         ),
     ] = None,
+    isolate: Annotated[
+        bool,
+        typer.Option(
+            "--isolation/--no-isolation",
+            help="--no-isolation runs a user layer in the tool's own process, so that "
+            "breakpoint() and pdb reach it; it gives up the timeout, the memory limit, the "
+            "capture of what the layer prints, and the tool's survival of a layer that "
+            "crashes or exits.",
+            rich_help_panel=UNDER_TEST,
+        ),
+    ] = True,
     config: Annotated[
         str | None,
         typer.Option(

@@ -109,6 +109,21 @@ def _forward_only(convention: str, target: Any, job: Job, tensors: Tensors) -> L
     return LayerRun({"y": forward(x=tensors["x"], W=tensors["W"], b=b)}, convention=convention)
 
 
+# The layers loaded by run_here, by impl: a sweep in one process imports each file once.
+LOADED: dict[str, Any] = {}
+
+
+def run_here(job: Job, tensors: Tensors) -> LayerRun:
+    """The layer run in this process (--no-isolation): no timeout, no memory limit, its
+    output not captured; breakpoint() and pdb reach it."""
+    return serve(job, tensors, LOADED)[0]
+
+
+def measure_here(job: Job, tensors: Tensors) -> dict | str:
+    """The consistency measurements, in this process."""
+    return _measure(job, tensors, LOADED)
+
+
 def _with_forward(
     run: LayerRun, convention: str, target: Any, job: Job, tensors: Tensors
 ) -> LayerRun:
