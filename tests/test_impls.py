@@ -35,7 +35,13 @@ BROKEN = {
     "stride_ignored_backward.py:Conv1D": ({}, dict.fromkeys(("dX", "dW"), "ignores the stride")),
     "off_by_one_length.py:Conv1D": (
         {},
-        {"y": "8 output positions instead of 9", "dX": "wrong only in positions 16-18 of 20"},
+        {
+            "y": "8 output positions instead of 9",
+            "dX": "wrong only in positions 16-18 of 20",
+            # the last output position's share of each sum: no factor, format or sample
+            "dW": "no explanation leaves rounding only",
+            "db": "no explanation leaves rounding only",
+        },
     ),
     "ignores_weights.py:Conv1D": ({}, dict.fromkeys(("y", "dX"), "did not take effect")),
     "dx_zeros.py:Conv1D": ({}, {"dX": "never computed"}),
