@@ -16,7 +16,7 @@ from ..check.case import FIELDS, Case, check_field
 from ..check.result import RunResult
 from ..nn.spec import InvalidParameter
 from ..sweep.config import shipped
-from .common import UsageError, emit, exit_code, usage
+from .common import NO_ISOLATION, UsageError, emit, exit_code, usage
 
 HELP = (
     "Check a 1-D convolution's forward pass and gradients against torch.nn.Conv1d.\n\n"
@@ -158,14 +158,7 @@ def check_command(
     ] = None,
     isolate: Annotated[
         bool,
-        typer.Option(
-            "--isolation/--no-isolation",
-            help="--no-isolation runs a user layer in the tool's own process, so that "
-            "breakpoint() and pdb reach it; it gives up the timeout, the memory limit, the "
-            "capture of what the layer prints, and the tool's survival of a layer that "
-            "crashes or exits.",
-            rich_help_panel=UNDER_TEST,
-        ),
+        typer.Option("--isolation/--no-isolation", help=NO_ISOLATION, rich_help_panel=UNDER_TEST),
     ] = True,
     config: Annotated[
         str | None,
