@@ -46,7 +46,11 @@ def test_a_gradient_from_the_last_sample_only_names_that_sample(batch, stride, k
     found = findings(result)
     assert set(found) == {"dW", "db"}, result.diagnosis
     for f in found.values():
-        assert (f.kind, f.names, f.evidence) == (Kind.SAMPLES, ("contributions",), {"only": [batch - 1]})
+        assert (f.kind, f.names, f.evidence) == (
+            Kind.SAMPLES,
+            ("contributions",),
+            {"only": [batch - 1]},
+        )
 
 
 def test_a_gradient_missing_some_samples_names_them(tmp_path):
