@@ -91,6 +91,8 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
             message=describe(error),
             traceback=frames(error),
         )
+        if not isinstance(error, Exception):  # interrupted or exiting: no second run
+            return run, None
         return _with_forward(run, convention, loaded.get(job.impl), job, tensors), None
     run = LayerRun(
         driven.tensors,

@@ -89,21 +89,35 @@ def windows(spec: ConvSpec, xp: np.ndarray, l_out: int, step: int) -> np.ndarray
 
 
 def _padding_modes(spec: ConvSpec, inputs: Tensors) -> list[Alternative]:
-    """y with the input padded in each other mode than the case's (symmetric included)."""
+    """y, dX and dW of a layer that pads in each other mode than the case's (symmetric too)."""
     left, right = spec.pads
     if not left + right:
         return []
-    x, W, b, l_out = inputs["x"], inputs["W"], inputs.get("b"), inputs["dy"].shape[2]
-    g, og = spec.groups, spec.out_per_group
+    x, W, b, dy = inputs["x"], inputs["W"], inputs.get("b"), inputs["dy"]
+    (n, c, length), l_out = x.shape, dy.shape[2]
+    g, og, ig = spec.groups, spec.out_per_group, spec.in_per_group
+    Wg, dy_g = W.reshape(g, og, ig, -1), dy.reshape(n, g, og, l_out)
     found = []
     for mode, numpy_mode in NUMPY_MODES.items():
         if mode == spec.padding_mode:
             continue
-        xp = np.pad(x, ((0, 0), (0, 0), (left, right)), mode=numpy_mode)
+        # which sample each padded place copies (length: a zero), and so where its gradient goes
+        fill = {"constant_values": length} if numpy_mode == "constant" else {}
+        source = np.pad(np.arange(length), (left, right), mode=numpy_mode, **fill)
+        xp = np.concatenate([x, np.zeros((n, c, 1))], axis=2)[..., source]
         cols = windows(spec, xp, l_out, spec.stride)
-        y = np.einsum("gock,ngctk->ngot", W.reshape(g, og, spec.in_per_group, -1), cols)
-        y = y.reshape(x.shape[0], -1, l_out) + (0 if b is None else b[:, None])
-        found.append(Alternative(Kind.PADDING_MODE, {"y": y}, names=(mode,)))
+        y = np.einsum("gock,ngctk->ngot", Wg, cols).reshape(n, -1, l_out)
+        dW = np.einsum("ngot,ngctk->gock", dy_g, cols).reshape(W.shape)
+        dcols = np.einsum("gock,ngot->ngctk", Wg, dy_g).reshape(n, c, l_out, -1)
+        dxp = np.zeros(xp.shape)
+        last = spec.stride * (l_out - 1) + 1
+        for k in range(spec.kernel_size):
+            start = k * spec.dilation
+            dxp[..., start : start + last : spec.stride] += dcols[..., k]
+        dX = np.zeros((n, c, length + 1))
+        np.add.at(dX, (slice(None), slice(None), source), dxp)
+        tensors = {"y": y + (0 if b is None else b[:, None]), "dX": dX[..., :length], "dW": dW}
+        found.append(Alternative(Kind.PADDING_MODE, tensors, names=(mode,)))
     return found
 
 

@@ -188,7 +188,7 @@ def _flipped(f: Finding, failing: set[str]) -> str:
 def _padding_mode(f: Finding, failing: set[str]) -> str:
     modes = [m + (" (the edge sample repeated)" if m == "symmetric" else "") for m in f.names]
     return (
-        f"matches y with the input padded in {' or '.join(modes)} mode, not "
+        f"matches a layer that pads the input in {' or '.join(modes)} mode, not "
         f"{f.evidence['instead_of']}"
     )
 
