@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any, ParamSpec
 
 from .check.case import Case
+from .check.diagnosis.words import traceback_lines
 from .check.result import CaseResult, Status
 from .check.torch_side import check_device, one_thread
 from .check.verify import run_case
@@ -126,6 +127,7 @@ def explanation(result: CaseResult) -> str:
     """A failed case in words, for an AssertionError: what the terminal shows, as text."""
     lines = [f"{result.id} ({result.convention or 'builtin'}): {result.status}"]
     lines += result.message.splitlines()
+    lines += traceback_lines(result.traceback)
     lines += [f"  diagnosis: {d}" for d in result.diagnosis]
     for name, axes in result.where.items():
         lines += [f"  where {name} is off, by {axis}: {strip}" for axis, strip in axes.items()]

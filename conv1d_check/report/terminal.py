@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check.case import Case
+from ..check.diagnosis.words import traceback_lines
 from ..check.result import CaseResult, RunResult, Status, Verdict
 from .groups import Group
 
@@ -33,7 +34,6 @@ VERDICT_STYLES = {
     Verdict.INTERRUPTED: "bold magenta",
 }
 PRINTED_LINES = 8  # lines of a layer's output shown in the terminal
-TRACEBACK_FRAMES = 4  # of the layer's own, innermost last
 MAX_GROUPS = 20  # failure groups shown; the JSON has them all
 SHOWN_IDS = 5  # ids of a group's other cases shown
 COLUMNS = ("tensor", "shape", "max abs", "max rel", "err/allowed", "allowed", "rule")
@@ -95,17 +95,6 @@ def print_case(result: CaseResult, console: Console, repeats: int = 1) -> None:
     if result.layer_output and not result.passed:
         console.print("  the layer printed:", markup=False)
         _plain(console, printed_lines(result.layer_output, repeats=repeats))
-
-
-def traceback_lines(frames: list[dict], shown: int = TRACEBACK_FRAMES) -> list[str]:
-    """The layer's last `shown` frames as Python prints them (all are in the JSON)."""
-    if not frames:
-        return []
-    lines = ["  Traceback of your code (innermost last):"]
-    for frame in frames[-shown:]:
-        lines.append(f'    File "{frame["file"]}", line {frame["line"]}, in {frame["function"]}')
-        lines += [f"      {frame['code']}"] if frame.get("code") else []
-    return lines
 
 
 def printed_lines(text: str, shown: int = PRINTED_LINES, repeats: int = 1) -> list[str]:

@@ -1,5 +1,6 @@
 """Findings in words: the only place a diagnosis becomes text (the terminal, the JSON's
-`diagnosis` strings, JUnit and Markdown all read these lines)."""
+`diagnosis` strings, JUnit and Markdown all read these lines); and the layer's traceback as
+Python prints it, for the terminal and the API's AssertionError."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ FIXED = {
 }
 
 
+TRACEBACK_FRAMES = 4  # of the layer's own, innermost last, shown (the JSON has them all)
 # Kinds that do not make a tensor wrong: what "your forward is wrong" must not rest on.
 NOT_WRONG = (Kind.CONSISTENCY, Kind.TORCH_DRIFT, Kind.ROUNDING)
 
@@ -269,3 +271,14 @@ def _torch_drift(f: Finding) -> str:
         f"torch itself is outside the bound on {', '.join(f.names)} ({why}): the reference "
         "drifts, not necessarily the layer"
     )
+
+
+def traceback_lines(frames: list[dict], shown: int = TRACEBACK_FRAMES) -> list[str]:
+    """The layer's last `shown` frames as Python prints them (all are in the JSON)."""
+    if not frames:
+        return []
+    lines = ["  Traceback of your code (innermost last):"]
+    for frame in frames[-shown:]:
+        lines.append(f'    File "{frame["file"]}", line {frame["line"]}, in {frame["function"]}')
+        lines += [f"      {frame['code']}"] if frame.get("code") else []
+    return lines
