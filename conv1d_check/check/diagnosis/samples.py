@@ -97,7 +97,9 @@ def _candidates(parts: np.ndarray, actual: np.ndarray) -> list[np.ndarray]:
     norms = np.einsum("mn,mn->n", parts, parts)
     alone = np.argmin(norms - 2 * actual @ parts)  # ‖actual − part_n‖², less ‖actual‖²
     missing = np.argmin(norms - 2 * (parts.sum(axis=1) - actual) @ parts)
-    found = [np.eye(batch)[alone], 1 - np.eye(batch)[missing]]
+    only, but = np.zeros(batch), np.ones(batch)
+    only[alone], but[missing] = 1, 0
+    found = [only, but]
     if batch <= MAX_SAMPLES:
         weights, _, rank, _ = np.linalg.lstsq(parts, actual, rcond=None)
         whole = np.round(weights)
