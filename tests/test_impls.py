@@ -167,7 +167,7 @@ def test_an_exception_is_an_error_row_naming_the_users_line():
     result = check(impl=impl("raises.py:Conv1d", "broken"))
     assert result.status == "error"
     assert result.message.startswith("IndexError: index 9 is out of bounds")
-    assert "raises.py:" in result.message and "in backward" in result.message
+    assert "raises.py:" in result.message and "in Conv1d.backward" in result.message
 
 
 def test_a_hang_is_stopped_by_the_timeout():

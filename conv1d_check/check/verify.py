@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..usercode import consistency, worker
+from ..usercode import consistency
 from ..usercode.builtin import run_builtin
 from ..usercode.isolation import measure_isolated, run_isolated
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
@@ -29,6 +29,8 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
         return run_builtin(case.spec, tensors)
     job = Job(case.impl, case.convention, case.spec, forward_only=case.judged == ("y",))
     if not case.isolate:
+        from ..usercode import worker  # not at import: `python -m` runs it as the child
+
         return worker.run_here(job, tensors)
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
@@ -113,6 +115,8 @@ def _consistency(
     if case.isolate:
         measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
     else:
+        from ..usercode import worker
+
         measured = worker.measure_here(job, tensors)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}
