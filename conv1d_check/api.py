@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, ParamSpec
 
 from .check.case import Case
+from .check.diagnosis.words import traceback_lines
 from .check.inputs import ARRAYS
 from .check.inputs import fit as fit_inputs
 from .check.inputs import load as load_inputs
@@ -91,6 +92,7 @@ def check(
     memory_limit: float | None = None,
     only: str | None = None,
     layout: str | None = None,
+    isolate: bool | None = None,
 ) -> CaseResult:
     """Run a case and judge it: `check(Case(...))`, `check(kernel_size=5, dtype="float32")`.
 
@@ -117,6 +119,9 @@ def check(
     only : a comma list of the tensors to judge, of "y,dX,dW,db".
     layout : the axes a user's layer takes its tensors in, e.g. "x=NLC,W=KIO" (x: NCL or NLC;
         W: its axes' order over (out, in, kernel)); default: found by measurement.
+    isolate : False runs a user's layer in this process, so that breakpoint(), pdb and
+        pytest's --pdb reach it; it gives up the timeout, the memory limit, the capture of
+        what it prints, and the tool's survival of a layer that crashes or exits.
 
     Returns the CaseResult, with the case's arrays (`result.arrays`: x, W, b, dy and, per
     tensor, truth_, layer_, error_ and allowed_; `result.save(path)` writes them). Invalid
@@ -178,6 +183,7 @@ def explanation(result: CaseResult) -> str:
     layer = f"{result.case.impl} ({result.convention or 'builtin'})"
     lines = [result.headline, f"{result.status}: case {result.id}, layer {layer}"]
     lines += result.message.splitlines()
+    lines += traceback_lines(result.traceback)
     lines += [f"  diagnosis: {d}" for d in result.diagnosis]
     for name, axes in result.where.items():
         lines += [f"  where {name} is off, by {axis}: {strip}" for axis, strip in axes.items()]

@@ -114,3 +114,11 @@ def test_a_pytest_suite_fails_with_the_diagnosis_and_without_the_tools_frames(py
     out = result.stdout.str()
     assert "diagnosis: dW: has sample 0's contribution only" in out
     assert "conv1d_check/api.py" not in out  # __tracebackhide__: the user's line, not ours
+
+
+def test_the_assertion_shows_the_layers_own_traceback():
+    with pytest.raises(AssertionError) as error:
+        conv1d_check.assert_matches_torch(impl=f"{LAYERS / 'broken_raises.py'}:Conv1d")
+    text = str(error.value)
+    assert 'broken_raises.py", line 14, in Conv1d.backward' in text
+    assert "g = grad_out[:, :, i]" in text

@@ -1,6 +1,7 @@
 """Diagnoses worked out from the numbers, over many shapes: which samples are in a gradient,
 the precision a tensor was computed in, a factor the parameters explain, and whether the
-layer's backward is the gradient of its own forward."""
+layer's backward is the gradient of its own forward. Asserted by the findings' kinds, names
+and evidence, not by their words."""
 
 import itertools
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conv1d_check import check
+from conv1d_check.check.diagnosis import Kind
 from conv1d_check.check.diagnosis.samples import ranges
 
 LAYERS = Path(__file__).parent / "layers"
@@ -22,6 +24,13 @@ def diagnosed(result) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in result.diagnosis)
 
 
+def findings(result, *kinds: Kind) -> dict:
+    """The case's findings by tensor, the consistency and torch's drift left out: {"dW": f}."""
+    kept = [f for f in result.findings if f.kind not in (Kind.CONSISTENCY, Kind.TORCH_DRIFT)]
+    assert len({f.tensor for f in kept}) == len(kept), result.diagnosis  # one finding a tensor
+    return {f.tensor: f for f in kept if not kinds or f.kind in kinds}
+
+
 @pytest.mark.parametrize(
     ("indices", "text"), [([0], "0"), ([1, 2], "1-2"), ([0, 2, 3, 5], "0, 2-3, 5")]
 )
@@ -34,10 +43,14 @@ def test_a_gradient_from_the_last_sample_only_names_that_sample(batch, stride, k
     result = run(
         "broken_last_sample_dw.py:Conv1d", batch=batch, stride=stride, kernel_size=kernel_size
     )
-    found = diagnosed(result)
-    assert set(found) - {"consistency"} == {"dW", "db"}, result.diagnosis
-    assert found["dW"] == f"has sample {batch - 1}'s contribution only"
-    assert found["db"] == f"has sample {batch - 1}'s contribution only"
+    found = findings(result)
+    assert set(found) == {"dW", "db"}, result.diagnosis
+    for f in found.values():
+        assert (f.kind, f.names, f.evidence) == (
+            Kind.SAMPLES,
+            ("contributions",),
+            {"only": [batch - 1]},
+        )
 
 
 def test_a_gradient_missing_some_samples_names_them(tmp_path):
@@ -55,7 +68,8 @@ def test_a_gradient_missing_some_samples_names_them(tmp_path):
         "    return dx, dw, db\n"
     )
     result = check(impl=str(layer), batch=4)
-    assert diagnosed(result)["dW"] == "is missing the contributions of samples 1-2"
+    dW = findings(result)["dW"]
+    assert (dW.kind, dW.evidence) == (Kind.SAMPLES, {"missing": [1, 2]}), result.diagnosis
 
 
 @pytest.mark.parametrize(("batch", "stride", "kernel_size"), SHAPES)
@@ -63,9 +77,9 @@ def test_y_computed_in_float16_is_named(batch, stride, kernel_size):
     result = run(
         "broken_float16_forward.py:Conv1d", batch=batch, stride=stride, kernel_size=kernel_size
     )
-    found = diagnosed(result)
-    assert "only to float16 precision" in found["y"], result.diagnosis
-    assert set(found) - {"consistency"} == {"y"}
+    found = findings(result)
+    assert set(found) == {"y"}, result.diagnosis
+    assert (found["y"].kind, found["y"].names) == (Kind.PRECISION, ("float16",))
 
 
 def test_values_stored_in_bfloat16_are_named(tmp_path):
@@ -81,20 +95,24 @@ def test_values_stored_in_bfloat16_are_named(tmp_path):
         "        return y.astype(np.float64)\n"
     )
     result = check(impl=f"{layer}:Conv1d")
-    assert "only to bfloat16 precision: its values are bfloat16 numbers" in diagnosed(result)["y"]
+    y = findings(result)["y"]
+    assert (y.kind, y.names, y.evidence["values"]) == (Kind.PRECISION, ("bfloat16",), "bfloat16")
 
 
 @pytest.mark.parametrize("kernel_size", (2, 4, 5))
 @pytest.mark.parametrize("batch", (1, 3))
 def test_a_factor_of_the_kernel_size_is_named(kernel_size, batch):
     result = run("broken_kernel_times_dw.py", batch=batch, kernel_size=kernel_size, stride=1)
-    found = diagnosed(result)
-    assert found["dW"].startswith(f"exactly {kernel_size} (K, the kernel size) times the truth")
+    dW = findings(result)["dW"]
+    assert dW.kind == Kind.FACTOR and "K" in dW.names, result.diagnosis
+    assert dW.evidence["ratio"] == pytest.approx(kernel_size)
 
 
 @pytest.mark.parametrize("batch", (2, 3, 5))
 def test_a_batch_mean_is_named_whatever_the_batch(batch):
     result = run("broken_batch_mean_dw.py", batch=batch)
+    dW = findings(result)["dW"]
+    assert dW.kind == Kind.FACTOR and "1/N" in dW.names, result.diagnosis
     assert diagnosed(result)["dW"].startswith(f"exactly 1/N = 1/{batch} of the truth")
 
 
@@ -109,10 +127,10 @@ def test_a_forward_bug_with_a_consistent_backward_points_at_the_forward(batch, s
         kernel_size=kernel_size,
     )
     assert result.consistency == {"dX": True, "dW": True, "db": True}
-    assert diagnosed(result)["consistency"] == (
-        "dX and dW and db are the exact gradient of your forward, but your forward is wrong: "
-        "fix the forward first"
-    )
+    agree = [f for f in result.findings if f.kind == Kind.CONSISTENCY]
+    assert all(f.evidence["disagreement"] <= f.evidence["resolution"] for f in agree)
+    assert diagnosed(result)["consistency"].endswith("your forward is wrong: fix the forward first")
+    assert "exact" not in diagnosed(result)["consistency"]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +154,8 @@ def test_a_correct_layer_is_consistent_with_itself():
     for dtype in ("float64", "float32"):
         case = Case(impl=f"{LAYERS / 'correct_layer_params.py'}:Conv1d", dtype=dtype).validate()
         tensors = make_tensors(case)
-        assert _consistency(case, tensors, run_layer(case, tensors)) == {
+        measured = _consistency(case, tensors, run_layer(case, tensors))
+        assert {name: ok for name, (ok, _, _) in measured.items()} == {
             "dX": True,
             "dW": True,
             "db": True,

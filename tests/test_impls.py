@@ -35,14 +35,21 @@ BROKEN = {
     "stride_ignored_backward.py:Conv1D": ({}, dict.fromkeys(("dX", "dW"), "ignores the stride")),
     "off_by_one_length.py:Conv1D": (
         {},
-        {"y": "8 output positions instead of 9", "dX": "wrong only in positions 16-18 of 20"},
+        {
+            "y": "8 output positions instead of 9",
+            "dX": "wrong only in positions 16-18 of 20",
+            # the last output position's share of each sum: no factor, format or sample
+            "dW": "no explanation leaves rounding only",
+            "db": "no explanation leaves rounding only",
+        },
     ),
     "ignores_weights.py:Conv1D": ({}, dict.fromkeys(("y", "dX"), "did not take effect")),
     "dx_zeros.py:Conv1D": ({}, {"dX": "never computed"}),
     "overlap_overwrite.py:Conv1D": ({}, {"dX": "where windows overlap"}),
     "db_wrong_axis.py:Conv1D": ({}, {"db": "one value per output channel"}),
     "one_sample_dw.py:Conv1d": ({}, dict.fromkeys(("dW", "db"), "sample 0's contribution only")),
-    "padding_edges.py:Conv1d": ({"padding": 1}, {"dX": "near the edges"}),
+    # its backward folds the padding's gradient into the edge samples, as replicate would
+    "padding_edges.py:Conv1d": ({"padding": 1}, {"dX": "pads the input in replicate"}),
     "bias_forgotten.py:Conv1d": ({}, {"y": "bias is missing"}),
     "float32_compute.py:Conv1d": (
         {},
@@ -160,7 +167,7 @@ def test_an_exception_is_an_error_row_naming_the_users_line():
     result = check(impl=impl("raises.py:Conv1d", "broken"))
     assert result.status == "error"
     assert result.message.startswith("IndexError: index 9 is out of bounds")
-    assert "raises.py:" in result.message and "in backward" in result.message
+    assert "raises.py:" in result.message and "in Conv1d.backward" in result.message
 
 
 def test_a_hang_is_stopped_by_the_timeout():

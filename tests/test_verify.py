@@ -144,3 +144,4 @@ def test_torch_drift_is_reported_beside_the_verdict():
     result = check(dtype="float32", atol=0.0, rtol=0.0)
     assert result.torch_errors["y"].max_abs > 0
     assert any("torch itself is outside the bound" in note for note in result.diagnosis)
+    assert not any("TF32" in note for note in result.diagnosis)  # a CPU run: no GPU to blame

@@ -71,6 +71,7 @@ class Case:
     memory_limit: float | None = None
     only: str | None = None
     layout: str | None = None
+    isolate: bool = True  # False: the layer runs in the tool's process (pdb reaches it)
 
     @cached_property
     def spec(self) -> ConvSpec:
@@ -288,6 +289,7 @@ RULES: dict[str, Rule] = {
     "memory_limit": _number(0, strict=True, optional=True, infinite=False),
     "only": _tensors,
     "layout": check_layout,
+    "isolate": _flag,
 }
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import saved
 from .case import FIELDS, Case, check_field
+from .diagnosis.finding import Finding
 from .tolerance import TensorError
 
 
@@ -74,7 +75,8 @@ class CaseResult:
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     consistency: dict[str, bool] = field(default_factory=dict)
-    diagnosis: list[str] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)  # the findings in words
+    findings: list[Finding] = field(default_factory=list)
     where: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     message: str = ""
@@ -83,6 +85,7 @@ class CaseResult:
     seconds: float = 0.0
     layout: str | None = None  # the axes the user's layer took its tensors in
     arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    traceback: list[dict] = field(default_factory=list)  # the layer's frames, if it raised
 
     @property
     def id(self) -> str:
@@ -135,7 +138,7 @@ class CaseResult:
             "params": self.case.params(),
             "status": str(self.status),
         }
-        if self.status in (Status.PASS, Status.FAIL):
+        if self.status in (Status.PASS, Status.FAIL) or self.errors:  # an error's y, judged
             record["errors"] = {name: _error_record(e) for name, e in self.errors.items()}
             record["torch_errors"] = {n: _error_record(e) for n, e in self.torch_errors.items()}
             record["shapes"] = {name: list(shape) for name, shape in self.shapes.items()}
@@ -143,6 +146,7 @@ class CaseResult:
         return record | {
             "consistency": self.consistency,
             "diagnosis": self.diagnosis,
+            "findings": [f.to_record() for f in self.findings],
             "where": self.where,
             "notes": self.notes,
             "message": self.message,
@@ -150,6 +154,7 @@ class CaseResult:
             "layer_output": self.layer_output,
             "seconds": round(self.seconds, 4),
             "layout": self.layout,
+            "traceback": self.traceback,
         }
 
 
@@ -245,6 +250,7 @@ def from_record(record: Any) -> CaseResult:
         missing=_optional(record, "missing", dict),
         consistency=_optional(record, "consistency", dict),
         diagnosis=_optional(record, "diagnosis", list),
+        findings=_findings(record),
         where=_optional(record, "where", dict),
         notes=_optional(record, "notes", list),
         message=_optional(record, "message", str),
@@ -252,6 +258,7 @@ def from_record(record: Any) -> CaseResult:
         layer_output=_optional(record, "layer_output", str),
         seconds=float(_optional(record, "seconds", (int, float)) or 0.0),
         layout=record["layout"] if isinstance(record.get("layout"), str) else None,
+        traceback=_optional(record, "traceback", list),
     )
 
 
@@ -272,6 +279,8 @@ def _check_fields(record: dict) -> None:
         raise BadRecord("where must map tensor names to texts by axis")
     if not isinstance(record.get("convention"), str | None):
         raise BadRecord("convention must be a text")
+    if not all(isinstance(frame, dict) for frame in _optional(record, "traceback", list)):
+        raise BadRecord("traceback must be a list of frames")
     seconds = _optional(record, "seconds", (int, float))
     if isinstance(seconds, bool) or not 0 <= seconds < math.inf:
         raise BadRecord("seconds must be a finite number, not negative")
@@ -280,6 +289,13 @@ def _check_fields(record: dict) -> None:
 def _count(value: Any) -> bool:
     """Whether `value` is a count or an index: an int >= 0 (JSON's 3, not 3.0 or true)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _findings(record: dict) -> list[Finding]:
+    try:
+        return [Finding.from_record(f) for f in _optional(record, "findings", list)]
+    except (KeyError, TypeError, ValueError) as error:
+        raise BadRecord(f"findings: {error}") from None
 
 
 def _expect(record: dict, key: str, kind: type) -> Any:

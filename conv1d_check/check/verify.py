@@ -19,7 +19,7 @@ from ..usercode.layout import parse
 from ..usercode.protocol import BUILTIN, Job, LayerRun, RunStatus
 from . import normwise, scales, torch_side
 from .case import Case
-from .diagnosis import Evidence, diagnose, explain, strips
+from .diagnosis import Evidence, Finding, Kind, diagnose, explain, lines, strips
 from .result import CaseResult, Status
 from .tensors import Tensors, make_tensors
 from .tolerance import TENSORS, TensorError, Tolerance, term_counts
@@ -29,7 +29,18 @@ def run_layer(case: Case, tensors: Tensors) -> LayerRun:
     """The case's layer on its tensors: ours in this process, a user's in a child process."""
     if case.impl == BUILTIN:
         return run_builtin(case.spec, tensors)
-    job = Job(case.impl, case.convention, case.spec, case.layout, byvalue.payload(case.impl))
+    job = Job(
+        case.impl,
+        case.convention,
+        case.spec,
+        case.layout,
+        byvalue.payload(case.impl),
+        forward_only=case.judged == ("y",),
+    )
+    if not case.isolate:
+        from ..usercode import worker  # not at import: `python -m` runs it as the child
+
+        return worker.run_here(job, tensors)
     return run_isolated(job, tensors, case.timeout, case.memory_bytes)
 
 
@@ -55,16 +66,26 @@ def run_case(case: Case, given: Tensors | None = None, keep: bool = False) -> Ca
         layer_output=run.printed,
         layout=run.layout,
         arrays=dict(tensors) if keep else {},
+        traceback=run.traceback,
     )
     if run.status == RunStatus.OK:
-        judge(result, tensors, run, keep)
+        judge(result, tensors, run, keep=keep)
+    elif run.status == RunStatus.ERROR and run.tensors:  # the forward ran, backward raised
+        judge(result, tensors, run, keep=keep, names=("y",))
+        result.status, result.message = Status.ERROR, run.message
     result.seconds = time.perf_counter() - start
     return result
 
 
-def judge(result: CaseResult, tensors: Tensors, run: LayerRun, keep: bool = False) -> None:
+def judge(
+    result: CaseResult,
+    tensors: Tensors,
+    run: LayerRun,
+    keep: bool = False,
+    names: tuple[str, ...] | None = None,
+) -> None:
     """Compare the layer's tensors and torch's with the truth; fill in `result` (and its
-    arrays, with `keep`)."""
+    arrays, with `keep`). `names`: the tensors to judge (None: the case's)."""
     case = result.case
     args = (case.spec, tensors["x"], tensors["W"], tensors.get("b"), tensors["dy"])
     truth = torch_side.oracle(*args)
@@ -79,7 +100,7 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun, keep: bool = Fals
         for name in judged:
             result.notes += scales.notes(name, truth.sums(name, counts[name]), case.dtype)
     problems = []
-    for name in judged:
+    for name in (n for n in names or judged if n in truth.values):
         expected, sums = truth.values[name], truth.sums(name, counts[name])
         allowance = tolerance.allowance(sums, case.dtype)
         bound = None
@@ -110,12 +131,14 @@ def judge(result: CaseResult, tensors: Tensors, run: LayerRun, keep: bool = Fals
     if result.status == Status.FAIL:
         evidence = Evidence(case, tensors, run.tensors, truth, run.initial)
         wrong = {n for n, _ in problems} | set(failed)
-        result.diagnosis = diagnose(evidence, [n for n in TENSORS if n in wrong])
+        result.findings = diagnose(evidence, [n for n in TENSORS if n in wrong])
         result.where = {name: _in_layer_axes(strips(evidence, name), name, run) for name in failed}
         if case.impl != BUILTIN and not run.unimplemented:
-            result.consistency = _consistency(case, tensors, run)
-            result.diagnosis += consistency_words(result.consistency, wrong)
-    result.diagnosis += _torch_drift(result.torch_errors)
+            measured = _consistency(case, tensors, run)
+            result.consistency = {name: ok for name, (ok, _, _) in measured.items()}
+            result.findings += consistency_findings(measured)
+    result.findings += _torch_drift(result.torch_errors, case.device)
+    result.diagnosis = lines(result.findings)
 
 
 def _in_layer_shape(name: str, shape: tuple[int, ...], layout: str) -> str:
@@ -150,40 +173,37 @@ def kept_arrays(
     return kept
 
 
-def _consistency(case: Case, tensors: Tensors, run: LayerRun) -> dict[str, bool]:
-    """Whether each of the layer's gradients is the gradient of its own forward."""
+def _consistency(
+    case: Case, tensors: Tensors, run: LayerRun
+) -> dict[str, tuple[bool, float, float]]:
+    """Whether each of the layer's gradients is the gradient of its own forward, with the
+    measured disagreement and the resolution (see usercode/consistency.py)."""
     layout = case.layout or run.layout
     job = Job(
         case.impl, case.convention or run.convention, case.spec, layout, byvalue.payload(case.impl)
     )
-    measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
+    if case.isolate:
+        measured = measure_isolated(job, tensors, case.timeout, case.memory_bytes)
+    else:
+        from ..usercode import worker
+
+        measured = worker.measure_here(job, tensors)
     if not isinstance(measured, dict):  # the layer could not be measured: no opinion
         return {}
-    return consistency.verdicts(measured, run.tensors, tensors)
+    return consistency.agreement(measured, run.tensors, tensors)
 
 
-def consistency_words(consistent: dict[str, bool], wrong: set[str]) -> list[str]:
-    """The consistency check in words: which gradients are their own forward's; with a wrong y
-    and nothing else amiss, the forward is the one to fix; with a right y, the backward."""
-    agree = [name for name, ok in consistent.items() if ok]
-    disagree = [name for name, ok in consistent.items() if not ok]
-    parts = []
-    if agree:
-        parts.append(f"{_names(agree)} the exact gradient of your forward")
-    if disagree:
-        parts.append(f"{_names(disagree)} not" + ("" if agree else " the gradient of your forward"))
-    if not parts:
-        return []
-    text = "consistency: " + "; ".join(parts)
-    if "y" in wrong and not disagree:
-        text += ", but your forward is wrong: fix the forward first"
-    elif "y" not in wrong and disagree:
-        text += " (your forward is right): the bug is in backward"
-    return [text]
-
-
-def _names(names: list[str]) -> str:
-    return f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'}"
+def consistency_findings(measured: dict[str, tuple[bool, float, float]]) -> list[Finding]:
+    """One finding a gradient: agrees or disagrees with central differences of the forward."""
+    return [
+        Finding(
+            name,
+            Kind.CONSISTENCY,
+            ("agrees",) if ok else ("disagrees",),
+            {"disagreement": disagreement, "resolution": resolution},
+        )
+        for name, (ok, disagreement, resolution) in measured.items()
+    ]
 
 
 def _shape_or_dtype_problem(
@@ -198,15 +218,11 @@ def _shape_or_dtype_problem(
     return None
 
 
-def _torch_drift(torch_errors: dict[str, TensorError]) -> list[str]:
-    drifted = [name for name, e in torch_errors.items() if not e.passed]
+def _torch_drift(torch_errors: dict[str, TensorError], device: str) -> list[Finding]:
+    drifted = tuple(name for name, e in torch_errors.items() if not e.passed)
     if not drifted:
         return []
-    return [
-        f"torch itself is outside the bound on {', '.join(drifted)} "
-        "(its own rounding, e.g. TF32 on a GPU, or cuDNN's FFT or Winograd algorithms, which "
-        "--rule normwise accepts): the reference drifts, not necessarily the layer"
-    ]
+    return [Finding("", Kind.TORCH_DRIFT, drifted, {"gpu": device != "cpu"})]
 
 
 def trace(case: Case) -> dict[str, Tensors]:

@@ -21,6 +21,7 @@ from ..sweep.config import shipped
 from ..usercode.layout import OPTION_HELP as LAYOUT_HELP
 from . import clock, pictures
 from .common import (
+    NO_ISOLATION,
     UsageError,
     config_error,
     exit_code,
@@ -162,6 +163,10 @@ def check_command(
             rich_help_panel=UNDER_TEST,
         ),
     ] = None,
+    isolate: Annotated[
+        bool,
+        typer.Option("--isolation/--no-isolation", help=NO_ISOLATION, rich_help_panel=UNDER_TEST),
+    ] = True,
     config: Annotated[
         str | None,
         typer.Option(

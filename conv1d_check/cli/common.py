@@ -13,6 +13,12 @@ EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.NOTHING_CHECKED: 5}
 EXIT_CODES[Verdict.INTERRUPTED] = 130
 EXIT_CODES[Verdict.INCOMPLETE] = 6  # 3 is an internal error (as in pytest)
 USAGE = 2
+# The help of --no-isolation: what running a layer in the tool's own process gives up.
+NO_ISOLATION = (
+    "--no-isolation runs a user layer in the tool's own process, so that breakpoint() and pdb "
+    "reach it; it gives up the timeout, the memory limit, the capture of what the layer "
+    "prints, and the tool's survival of a layer that crashes or exits."
+)
 
 
 class UsageError(Exception):

@@ -1,9 +1,11 @@
 """A sweep's failures grouped by what is wrong, each group with its smallest case and the
 parameter pattern that tells its cases from the passing ones, found from the results.
 
-Cases fall in one group when their diagnoses say the same thing up to the numbers in them
-("exactly 1/N = 1/3 of the truth" and "... 1/5 ..." are one bug); a case without a diagnosis
-is grouped by which tensors fail, an error by its message.
+Cases fall in one group when their findings are of the same kinds on the same tensors and the
+parameters each names have one in common ("1/N or 1/C_out" with N = C_out = 3, and "1/N" with
+N = 5, are one bug: averaged over the batch). Words are made from the findings only; an error
+is grouped by its message's first line, its numbers blanked; a failure without findings (read
+from an older results file) by its diagnosis, else by which tensors fail.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..check.case import SHAPE_FIELDS, Case
+from ..check.diagnosis import lines
+from ..check.diagnosis.finding import CONTEXT, Finding
 from ..check.result import CaseResult, Status
 
 # Failure groups the terminal and Markdown reports show in full; the JSON has them all.
@@ -64,9 +68,11 @@ class Group:
 
 
 def _key(result: CaseResult) -> tuple[str, ...]:
-    """What is wrong with a case, its numbers blanked out."""
+    """What is wrong with a case: its findings' tensors and kinds, or its numbers-blanked words."""
     if result.status == Status.ERROR:
         lines = [result.message.splitlines()[0] if result.message else "error"]
+    elif found := _bugs(result):
+        return tuple(f"{tensor} {kind}" for tensor, kind in sorted({f.key for f in found}))
     else:
         lines = [d for d in result.diagnosis if not d.startswith("consistency:")]
         if not lines:
@@ -76,26 +82,56 @@ def _key(result: CaseResult) -> tuple[str, ...]:
     return tuple(NUMBER.sub("#", line) for line in lines)
 
 
+def _bugs(result: CaseResult) -> list[Finding]:
+    return [f for f in result.findings if f.kind not in CONTEXT]
+
+
+def _names(result: CaseResult) -> dict[tuple[str, str], set[str]]:
+    """The parameters each of a case's findings names, by the finding's (tensor, kind)."""
+    names: dict[tuple[str, str], set[str]] = {}
+    for f in _bugs(result):
+        names.setdefault(f.key, set()).update(f.names)
+    return names
+
+
+def _joins(common: dict[tuple[str, str], set[str]], names: dict) -> bool:
+    """A case joins a group when each finding names a parameter the group's all name (or
+    neither names any)."""
+    return all((common[k] & names[k]) or not (common[k] or names[k]) for k in common)
+
+
 def group(results: Iterable[CaseResult]) -> list[Group]:
     """The failing and erroring cases of `results`, grouped, largest group first."""
     results = list(results)
-    found: dict[tuple[str, ...], list[CaseResult]] = {}
-    for result in results:
-        if result.status in (Status.FAIL, Status.ERROR):
-            found.setdefault(_key(result), []).append(result)
+    found: list[tuple[tuple[str, ...], dict, list[CaseResult]]] = []
+    for result in (r for r in results if r.status in (Status.FAIL, Status.ERROR)):
+        key, names = _key(result), _names(result)
+        for other, common, members in found:
+            if other == key and _joins(common, names):
+                members.append(result)
+                for k in common:
+                    common[k] &= names[k]
+                break
+        else:
+            found.append((key, names, [result]))
     passing = [r.case for r in results if r.status == Status.PASS]
     groups = []
-    for key, members in found.items():
+    for key, common, members in found:
         members.sort(key=lambda r: natural_key(r.id))
-        what = _words(min(members, key=lambda r: size(r.case))) or list(key)
+        what = _words(min(members, key=lambda r: size(r.case)), common) or list(key)
         groups.append(Group(key, what, members, pattern([m.case for m in members], passing)))
     return sorted(groups, key=lambda g: (-len(g.results), natural_key(g.results[0].id)))
 
 
-def _words(result: CaseResult) -> list[str]:
-    """What is wrong with one case, in full."""
+def _words(result: CaseResult, common: dict[tuple[str, str], set[str]]) -> list[str]:
+    """What is wrong with one case, in full, its findings naming what the group's all name."""
     if result.status == Status.ERROR:
         return result.message.splitlines()[:1]
+    if found := _bugs(result):
+        narrowed = [
+            replace(f, names=tuple(n for n in f.names if n in common[f.key])) for f in found
+        ]
+        return lines(narrowed)
     return [d for d in result.diagnosis if not d.startswith("consistency:")]
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check.case import Case
+from ..check.diagnosis.words import traceback_lines
 from ..check.result import CaseResult, RunResult, Status, Verdict
 from .groups import MAX_GROUPS, Group
 
@@ -126,6 +127,7 @@ def print_case(result: CaseResult, console: Console, repeats: int = 1) -> None:
         layer = f"  ·  layer: {result.convention}" if result.convention else ""
         console.print(Text.assemble(status, f"  {result.id}{layer}"))
     _plain(console, result.message.splitlines())
+    _plain(console, traceback_lines(result.traceback))
     _plain(console, [f"  diagnosis: {d}" for d in result.diagnosis])
     _plain(console, [f"  {line}" for line in _where(result)])
     _plain(console, [f"  note: {note}" for note in result.notes])
@@ -183,20 +185,23 @@ def print_groups(
     for found in groups[:MAX_GROUPS]:
         status = Text(found.status.upper(), STYLES[found.status])
         head = for_terminal(f" {len(found.results)} case(s): {found.what[0]}")
+        if quiet:  # one line a group: what, where, and the smallest case to rerun
+            smallest = for_terminal(command(found.smallest.case))
+            tail = f"; {found.pattern or 'in every case'}; smallest: {smallest}"
+            console.print(Text.assemble(status, head + tail), soft_wrap=True, highlight=False)
+            continue
         console.print(Text.assemble(status, head), soft_wrap=True, highlight=False)
-        rest = found.what[1:] if not quiet else []
-        pattern = found.pattern or ("in every case" if quiet else "")
-        _plain(console, [f"  {line}" for line in rest] + ([f"  {pattern}"] if pattern else []))
+        pattern = [f"  {found.pattern}"] if found.pattern else []
+        _plain(console, [f"  {line}" for line in found.what[1:]] + pattern)
         _plain(console, [f"  smallest: {command(found.smallest.case)}"])
-        if not quiet:
-            smallest = found.smallest
-            alike = sum(r.layer_output == smallest.layer_output for r in found.results)
-            print_case(smallest, console, repeats=alike)
-            others = [r.id for r in found.results if r is not found.smallest]
-            if others:
-                shown = ", ".join(others[:SHOWN_IDS])
-                more = f" and {len(others) - SHOWN_IDS} more" if len(others) > SHOWN_IDS else ""
-                _plain(console, [f"  the others: {shown}{more}", ""])
+        smallest = found.smallest
+        alike = sum(r.layer_output == smallest.layer_output for r in found.results)
+        print_case(smallest, console, repeats=alike)
+        others = [r.id for r in found.results if r is not found.smallest]
+        if others:
+            shown = ", ".join(others[:SHOWN_IDS])
+            more = f" and {len(others) - SHOWN_IDS} more" if len(others) > SHOWN_IDS else ""
+            _plain(console, [f"  the others: {shown}{more}", ""])
     if len(groups) > MAX_GROUPS:
         more = sum(len(g.results) for g in groups[MAX_GROUPS:])
         _plain(console, [f"... and {len(groups) - MAX_GROUPS} more group(s), {more} case(s)"])

@@ -4,7 +4,7 @@ forward?
 A convolution is affine in x, in W and in b, so for any direction the central difference of
 its forward is exact: <dy, f(x + v) − f(x − v)> = <∇ₓ<dy, f>, (x + v) − (x − v)> whatever the
 step, up to rounding (torch.autograd.gradcheck's fast mode checks such random projections).
-`measure` runs in the layer's worker and gives the left side for x, W and b; `verdicts`, in the
+`measure` runs in the layer's worker and gives the left side for x, W and b; `agreement`, in the
 tool, sets it against the layer's own dX, dW and db.
 """
 
@@ -55,14 +55,18 @@ def measure(
         base["b"] = np.zeros(tensors["W"].shape[0], tensors["W"].dtype)
     found = {}
     for key, (plus, minus) in perturbed(tensors).items():
-        difference = forward(**(base | {key: plus})) - forward(**(base | {key: minus}))
+        plus_y, minus_y = (forward(**(base | {key: v})).astype(np.float64) for v in (plus, minus))
+        difference = plus_y - minus_y
         terms = dy * difference
         found[key] = (float(terms.sum()), float(np.abs(terms).sum()), terms.size)
     return found
 
 
-def verdicts(measured: dict, gradients: Tensors, tensors: Tensors) -> dict[str, bool]:
-    """In the tool: whether each gradient the layer gave is its forward's, by `measure`."""
+def agreement(
+    measured: dict, gradients: Tensors, tensors: Tensors
+) -> dict[str, tuple[bool, float, float]]:
+    """In the tool: for each gradient the layer gave, whether it is its forward's by `measure`,
+    the measured disagreement and the resolution, both as shares of the terms' scale."""
     u = float(np.finfo(tensors["x"].dtype).eps) / 2
     directions = perturbed(tensors)
     found = {}
@@ -79,6 +83,7 @@ def verdicts(measured: dict, gradients: Tensors, tensors: Tensors) -> dict[str, 
         if not np.isfinite(magnitude):  # the forward gives NaN or inf: no opinion
             continue
         scale = magnitude + float(np.abs(theirs).sum())
-        allowed = max(SLACK * np.sqrt(count + theirs.size) * u, FLOOR) * scale
-        found[name] = bool(abs(difference - float(theirs.sum())) <= allowed)
+        resolution = max(SLACK * np.sqrt(count + theirs.size) * u, FLOOR)
+        disagreement = abs(difference - float(theirs.sum())) / scale if scale else 0.0
+        found[name] = (bool(disagreement <= resolution), float(disagreement), float(resolution))
     return found

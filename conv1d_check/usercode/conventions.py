@@ -34,7 +34,6 @@ from .naming import (
     X_NAMES,
     arguments,
     parameters,
-    refuse_other_layers,
     refuse_unsupported,
     required,
 )
@@ -139,12 +138,6 @@ class Layer(Convention):
 
     name = "layer"
 
-    def drive(
-        self, target: Any, spec: ConvSpec, tensors: Tensors, layout: str | None = None
-    ) -> Driven:
-        refuse_other_layers(target)
-        return super().drive(target, spec, tensors, layout)
-
     def run(self, target: Any, spec: ConvSpec, tensors: Tensors, layout: Layout) -> Driven:
         layer = self.build(target, spec, tensors)
         initial = storage.read_weights(layer, tensors, layout)
@@ -218,7 +211,7 @@ class Layer(Convention):
 
         def forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
             storage.put_weights(layer, tensors | {"W": W, "b": b}, layout)
-            y = np.array(_forward(layer)(layout.data(x).copy()), dtype=np.float64)
+            y = np.array(_forward(layer)(layout.data(x).copy()))  # a copy, in the layer's dtype
             return layout.data(y)
 
         return forward
@@ -329,7 +322,7 @@ class Functional(Convention):
             }
             returned = forward(**(kwargs | given))
             y = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
-            return layout.data(np.array(y, dtype=np.float64))
+            return layout.data(np.array(y))  # a copy, in the layer's dtype
 
         return run
 

@@ -10,7 +10,7 @@ import inspect
 from typing import Any
 
 from ..nn.spec import ConvSpec
-from .protocol import Unsupported, Unusable
+from .protocol import Unsupported
 
 # Constructor (and function) parameter names, by Conv1d's parameter; the first match wins.
 PARAMETER_NAMES = {
@@ -106,16 +106,6 @@ INNER_NAMES = ("conv1d_stride1", "conv", "layer", "inner")  # objects that hold 
 PARAMETER_DICTS = ("params", "parameters")
 GRADIENT_DICTS = ("grads", "gradients")
 X_NAMES = ("x", "X", "A", "input", "inputs", "data")
-# Classes that are layers, but not 1-D convolutions: name fragment -> what they are.
-OTHER_LAYERS = {
-    "conv2d": "a 2-D convolution",
-    "conv3d": "a 3-D convolution",
-    "transpose": "a transposed convolution",
-    "deconv": "a transposed convolution",
-    "downsample": "a downsampling layer",
-    "upsample": "an upsampling layer",
-    "pool": "a pooling layer",
-}
 
 
 def parameters(callee: Any) -> dict[str, inspect.Parameter]:
@@ -159,17 +149,6 @@ def refuse_unsupported(spec: ConvSpec, taken: set[str], who: str) -> None:
         asked = ", ".join(f"{name}={getattr(spec, name)!r}" for name in lacking)
         options = " ".join(OPTIONS[name] for name in lacking)
         raise Unsupported(f"{who} takes no {asked} (run with {options})")
-
-
-def refuse_other_layers(target: Any) -> None:
-    """A Conv2d, a ConvTranspose1d or a Downsample1d is no Conv1d: say so in one sentence."""
-    name = getattr(target, "__name__", type(target).__name__)
-    for fragment, what in OTHER_LAYERS.items():
-        if fragment in name.lower():
-            raise Unusable(
-                f"{name} looks like {what}, not a 1-D convolution: conv1d-check checks Conv1d "
-                "layers (point --impl at your Conv1d class)"
-            )
 
 
 def required(params: dict[str, inspect.Parameter], given: dict) -> list[str]:

@@ -42,6 +42,7 @@ class Job:
     spec: ConvSpec
     layout: str | None = None  # the axes it takes its tensors in (None: found by measurement)
     payload: bytes | None = None
+    forward_only: bool = False  # --only y: the layer's forward alone, its backward never called
 
 
 @dataclass
@@ -65,6 +66,8 @@ class LayerRun:
     initial: Tensors = field(default_factory=dict)
     unimplemented: str | None = None
     layout: str | None = None
+    # the layer's own frames when it raised, innermost last: {"file", "line", "function", "code"}
+    traceback: list[dict] = field(default_factory=list)
 
 
 def job_from_plain(plain: dict) -> Job:
@@ -95,6 +98,11 @@ def run_from_plain(plain: object) -> LayerRun:
         and all(isinstance(note, str) for note in run.notes)
         and isinstance(run.unimplemented, str | None)
         and isinstance(run.layout, str | None)
+        and isinstance(run.traceback, list)
+        and all(
+            isinstance(frame, dict) and all(isinstance(v, str | int) for v in frame.values())
+            for frame in run.traceback
+        )
     ):
         raise Malformed("a run with a field of the wrong type")
     run.status = RunStatus(run.status)

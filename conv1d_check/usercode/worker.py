@@ -18,6 +18,7 @@ stdout and stderr go to a pipe the tool reads with a cap.
 from __future__ import annotations
 
 import ctypes
+import linecache
 import os
 import resource
 import signal
@@ -30,8 +31,11 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import byvalue, consistency, discover, wire
 from .conventions import CONVENTIONS, accumulation_note, detect
+from .layout import TORCH, parse
 from .protocol import (
     AGAIN,
     MEASURE,
@@ -107,18 +111,27 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
             loaded[job.impl] = _load(job)
         target = loaded[job.impl]
         convention = job.convention or detect(target)
+        if job.forward_only:
+            return _numbers_only(_forward_only(convention, target, job, tensors)), None
         driven = CONVENTIONS[convention].drive(target, job.spec, tensors, job.layout)
     except Unsupported as error:
         return LayerRun(status=RunStatus.SKIP, convention=convention, message=str(error)), None
     except Unusable as error:
         return LayerRun(status=RunStatus.ERROR, convention=convention, message=str(error)), None
     except BaseException as error:  # the layer's own bug, whatever it is
-        run = LayerRun(status=RunStatus.ERROR, convention=convention, message=describe(error))
-        return run, FRESH if isinstance(error, MemoryError) else None
-    for name, array in (driven.tensors | driven.initial).items():
-        if not wire.NUMBERS.fullmatch(array.dtype.str):
-            message = f"{name}: the layer gave an array of {array.dtype}, not of numbers"
-            return LayerRun(status=RunStatus.ERROR, convention=convention, message=message), None
+        run = LayerRun(
+            status=RunStatus.ERROR,
+            convention=convention,
+            message=describe(error),
+            traceback=frames(error),
+        )
+        if isinstance(error, MemoryError):
+            return run, FRESH
+        if not isinstance(error, Exception):  # interrupted or exiting: no second run
+            return run, None
+        return _numbers_only(
+            _with_forward(run, convention, loaded.get(job.impl), job, tensors)
+        ), None
     run = LayerRun(
         driven.tensors,
         convention=convention,
@@ -127,6 +140,8 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
         unimplemented=driven.unimplemented,
         layout=str(driven.layout),
     )
+    if (checked := _numbers_only(run)) is not run:
+        return checked, None
     again = (convention, driven.layer, driven.layout)
     return run, again if driven.layer is not None else None
 
@@ -134,6 +149,54 @@ def serve(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> tuple[LayerRun,
 def _load(job: Job) -> Any:
     """The layer `job` names: unpickled when it came by value, else imported."""
     return byvalue.load(job.payload) if job.payload else discover.load(job.impl)
+
+
+def _numbers_only(run: LayerRun) -> LayerRun:
+    """`run`, or an error naming the tensor the layer gave that is no array of numbers (a
+    timedelta, an object array), which the reply could not carry."""
+    for name, array in (run.tensors | run.initial).items():
+        if not wire.NUMBERS.fullmatch(array.dtype.str):
+            message = f"{name}: the layer gave an array of {array.dtype}, not of numbers"
+            return LayerRun(status=RunStatus.ERROR, convention=run.convention, message=message)
+    return run
+
+
+def _forward_only(convention: str, target: Any, job: Job, tensors: Tensors) -> LayerRun:
+    """y from the layer's forward alone (--only y): its backward is never called. In the
+    layout given (torch's when none is: forward alone finds none by measurement)."""
+    layout = parse(job.layout) if job.layout else TORCH
+    forward = CONVENTIONS[convention].forward_function(target, job.spec, tensors, layout)
+    b = tensors.get("b", np.zeros(tensors["W"].shape[0], tensors["W"].dtype))
+    return LayerRun({"y": forward(x=tensors["x"], W=tensors["W"], b=b)}, convention=convention)
+
+
+# The layers loaded by run_here, by impl: a sweep in one process imports each file once.
+LOADED: dict[str, Any] = {}
+
+
+def run_here(job: Job, tensors: Tensors) -> LayerRun:
+    """The layer run in this process (--no-isolation): no timeout, no memory limit, its
+    output not captured; breakpoint() and pdb reach it."""
+    return serve(job, tensors, LOADED)[0]
+
+
+def measure_here(job: Job, tensors: Tensors) -> dict | str:
+    """The consistency measurements, in this process."""
+    return _measure(job, tensors, LOADED)
+
+
+def _with_forward(
+    run: LayerRun, convention: str, target: Any, job: Job, tensors: Tensors
+) -> LayerRun:
+    """An erring run with the y of the layer's forward alone, where that runs (the error was
+    in backward): y is judged and shown beside the error."""
+    if target is None or convention not in CONVENTIONS or job.forward_only:
+        return run
+    if run.message.startswith("MemoryError"):
+        return run
+    with suppress(BaseException):  # the forward raised too: the error is all there is
+        run.tensors = _forward_only(convention, target, job, tensors).tensors
+    return run
 
 
 def _measure(job: Job, tensors: Tensors, loaded: dict[str, Any]) -> dict | str:
@@ -153,6 +216,20 @@ def _note(instance: tuple[str, Any], tensors: Tensors, run: LayerRun) -> str | N
         return None
 
 
+def frames(error: BaseException) -> list[dict]:
+    """The layer's own frames of `error`'s traceback, as Python prints them, innermost last:
+    file, line, function (its qualified name: Conv1d.backward), the code line."""
+    found = []
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        code = frame.f_code
+        if not code.co_filename.startswith(NOT_USERS):
+            text = linecache.getline(code.co_filename, line).strip()
+            found.append(
+                {"file": code.co_filename, "line": line, "function": code.co_qualname, "code": text}
+            )
+    return found
+
+
 def describe(error: BaseException) -> str:
     """`Type: message (file.py:line in function)`, at the innermost frame of the user's code:
     an error inside numpy names the user's line that called numpy."""
@@ -160,12 +237,10 @@ def describe(error: BaseException) -> str:
     if isinstance(error, SyntaxError) and error.filename:
         name = Path(error.filename).name
         return f"{type(error).__name__}: {error.msg} ({name}:{error.lineno})"
-    frames = [
-        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(NOT_USERS)
-    ]
+    own = frames(error)
     where = ""
-    if frames:
-        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})"
+    if own:
+        where = f" ({Path(own[-1]['file']).name}:{own[-1]['line']} in {own[-1]['function']})"
     return f"{type(error).__name__}: {text[0] if text else ''}{where}"
 
 

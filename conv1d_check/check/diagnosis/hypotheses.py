@@ -15,16 +15,30 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ...nn.padding import fold, pad
 from ...nn.spec import ConvSpec
 from .evidence import Evidence, Tensors
+from .finding import Kind
 
 
 @dataclass(frozen=True)
 class Alternative:
-    """A bug, in words, the tensors it gives (only those it defines), and their sums of
-    absolute terms where the bug sums other terms than the truth does (None: the same)."""
+    """A bug, as its kind and the names it gives, the tensors it gives (only those it
+    defines), and their sums of absolute terms where the bug sums other terms than the truth
+    does (None: the same)."""
 
-    description: str
+    kind: Kind
     tensors: Tensors
     abs_sums: Tensors | None = None
+    names: tuple[str, ...] = ()
+
+
+# numpy's names of the padding modes a layer may use by mistake ("symmetric" repeats the edge
+# sample, where torch's "reflect" does not; torch has no such mode).
+NUMPY_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+    "symmetric": "symmetric",
+}
 
 
 def alternatives(evidence: Evidence) -> list[Alternative]:
@@ -34,40 +48,25 @@ def alternatives(evidence: Evidence) -> list[Alternative]:
     W = inputs["W"]
     flipped = evidence.truth_with(W=W[..., ::-1].copy())
     flipped["dW"] = flipped["dW"][..., ::-1]
-    found.append(
-        Alternative(
-            "matches a convolution with the kernel flipped: torch's Conv1d is a "
-            "cross-correlation (W[o, c, k] meets x[t·stride + k], not x[t·stride + K−1−k])",
-            flipped,
-        )
-    )
+    found.append(Alternative(Kind.FLIPPED_KERNEL, flipped))
     if evidence.case.stride > 1:
         found.append(
             Alternative(
-                "matches a backward that ignores the stride (each output position's gradient "
-                "scattered as if stride were 1)",
-                _stride_one_backward(evidence.case.spec, evidence.inputs64),
-                _stride_one_backward(
+                Kind.STRIDE_IGNORED,
+                stride_one_backward(evidence.case.spec, evidence.inputs64),
+                stride_one_backward(
                     evidence.case.spec, {k: np.abs(v) for k, v in evidence.inputs64.items()}
                 ),
             )
         )
-    found.append(
-        Alternative("C_out and C_in axes swapped", {"dW": evidence.truth["dW"].transpose(1, 0, 2)})
-    )
-    found.append(
-        Alternative(
-            "the sum of dy over the channels and positions (axes 1 and 2): db sums over the "
-            "batch and the positions (axes 0 and 2), one value per output channel",
-            {"db": inputs["dy"].sum(axis=(1, 2))},
-        )
-    )
+    found.append(Alternative(Kind.AXES_SWAPPED, {"dW": evidence.truth["dW"].transpose(1, 0, 2)}))
+    found.append(Alternative(Kind.DB_AXES, {"db": inputs["dy"].sum(axis=(1, 2))}))
     if "b" in inputs:
         found.append(
-            Alternative(
-                "the bias is missing from y", {"y": evidence.truth["y"] - inputs["b"][:, None]}
-            )
+            Alternative(Kind.BIAS_MISSING, {"y": evidence.truth["y"] - inputs["b"][:, None]})
         )
+    found += _overwrites(evidence.case.spec, inputs)
+    found += _padding_modes(evidence.case.spec, inputs)
     return found
 
 
@@ -79,14 +78,77 @@ def _own_weights(evidence: Evidence) -> list[Alternative]:
     own = [{"W": initial["W"].astype(np.float64)}]
     if "b" in inputs and "b" in initial:
         own.insert(0, own[0] | {"b": initial["b"].astype(np.float64)})
-    description = (
-        "matches the layer's own initial weights: the weights put into it did not take effect "
-        "(does it copy W at construction?)"
-    )
-    return [Alternative(description, evidence.truth_with(**changes)) for changes in own]
+    return [Alternative(Kind.OWN_WEIGHTS, evidence.truth_with(**changes)) for changes in own]
 
 
-def _stride_one_backward(spec: ConvSpec, inputs: Tensors) -> Tensors:
+def windows(spec: ConvSpec, xp: np.ndarray, l_out: int, step: int) -> np.ndarray:
+    """The padded input's windows, `step` apart: (N, G, C_in/G, L_out, K)."""
+    n = xp.shape[0]
+    view = sliding_window_view(xp, spec.span, axis=2)[:, :, ::step][:, :, :l_out]
+    return view[..., :: spec.dilation].reshape(n, spec.groups, spec.in_per_group, l_out, -1)
+
+
+def _padding_modes(spec: ConvSpec, inputs: Tensors) -> list[Alternative]:
+    """y, dX and dW of a layer that pads in each other mode than the case's (symmetric too)."""
+    left, right = spec.pads
+    if not left + right:
+        return []
+    x, W, b, dy = inputs["x"], inputs["W"], inputs.get("b"), inputs["dy"]
+    (n, c, length), l_out = x.shape, dy.shape[2]
+    g, og, ig = spec.groups, spec.out_per_group, spec.in_per_group
+    Wg, dy_g = W.reshape(g, og, ig, -1), dy.reshape(n, g, og, l_out)
+    found = []
+    for mode, numpy_mode in NUMPY_MODES.items():
+        if mode == spec.padding_mode:
+            continue
+        # which sample each padded place copies (length: a zero), and so where its gradient goes
+        fill = {"constant_values": length} if numpy_mode == "constant" else {}
+        source = np.pad(np.arange(length), (left, right), mode=numpy_mode, **fill)
+        xp = np.concatenate([x, np.zeros((n, c, 1))], axis=2)[..., source]
+        cols = windows(spec, xp, l_out, spec.stride)
+        y = np.einsum("gock,ngctk->ngot", Wg, cols).reshape(n, -1, l_out)
+        dW = np.einsum("ngot,ngctk->gock", dy_g, cols).reshape(W.shape)
+        dcols = np.einsum("gock,ngot->ngctk", Wg, dy_g).reshape(n, c, l_out, -1)
+        dxp = np.zeros(xp.shape)
+        last = spec.stride * (l_out - 1) + 1
+        for k in range(spec.kernel_size):
+            start = k * spec.dilation
+            dxp[..., start : start + last : spec.stride] += dcols[..., k]
+        dX = np.zeros((n, c, length + 1))
+        np.add.at(dX, (slice(None), slice(None), source), dxp)
+        tensors = {"y": y + (0 if b is None else b[:, None]), "dX": dX[..., :length], "dW": dW}
+        found.append(Alternative(Kind.PADDING_MODE, tensors, names=(mode,)))
+    return found
+
+
+def _overwrites(spec: ConvSpec, inputs: Tensors) -> list[Alternative]:
+    """dX of a backward that writes each window's contribution with = instead of +=: the last
+    write wins, window after window (names "windows") or tap after tap ("taps")."""
+    x, W, dy = inputs["x"], inputs["W"], inputs["dy"]
+    if spec.span <= spec.stride or dy.shape[2] < 2:
+        return []  # no two windows overlap: = and += are one
+    left, right = spec.pads
+    g, og, ig = spec.groups, spec.out_per_group, spec.in_per_group
+    n, l_out, k_size = x.shape[0], dy.shape[2], spec.kernel_size
+    dcols = np.einsum("gock,ngot->ngctk", W.reshape(g, og, ig, -1), dy.reshape(n, g, og, l_out))
+    dcols = dcols.reshape(n, -1, l_out, k_size)
+    positions = np.arange(l_out)[:, None] * spec.stride + np.arange(k_size) * spec.dilation
+    flat = dcols.reshape(n, -1, l_out * k_size)
+    found = []
+    for order, rank in (
+        ("windows", np.arange(l_out * k_size).reshape(l_out, k_size)),
+        ("taps", np.arange(l_out * k_size).reshape(k_size, l_out).T),
+    ):
+        last = np.full(left + x.shape[2] + right, -1)
+        np.maximum.at(last, positions.ravel(), rank.ravel())  # the last write to each place
+        pair = np.argsort(rank.ravel())[last]  # that write's (t, k), flattened
+        dxp = np.where(last >= 0, flat[..., pair], 0.0)
+        dX = fold(dxp, left, right, spec.padding_mode)
+        found.append(Alternative(Kind.OVERLAP_OVERWRITE, {"dX": dX}, names=(order,)))
+    return found
+
+
+def stride_one_backward(spec: ConvSpec, inputs: Tensors) -> Tensors:
     """dX and dW of a backward that places output position t at t + k·dilation, not
     t·stride + k·dilation (the forward is right; only the scatter forgets the stride)."""
     x, W, dy = inputs["x"], inputs["W"], inputs["dy"]
@@ -94,10 +156,9 @@ def _stride_one_backward(spec: ConvSpec, inputs: Tensors) -> Tensors:
     left, right = spec.pads
     xp = pad(x, left, right, spec.padding_mode)
     g, og, ig = spec.groups, spec.out_per_group, spec.in_per_group
-    windows = sliding_window_view(xp, spec.span, axis=2)[:, :, :l_out, :: spec.dilation]
-    windows = windows.reshape(n, g, ig, l_out, spec.kernel_size)
+    cols = windows(spec, xp, l_out, 1)
     dy_g = dy.reshape(n, g, og, l_out)
-    dW = np.einsum("ngot,ngctk->gock", dy_g, windows).reshape(W.shape)
+    dW = np.einsum("ngot,ngctk->gock", dy_g, cols).reshape(W.shape)
     dcols = np.einsum("gock,ngot->ngctk", W.reshape(g, og, ig, -1), dy_g)
     dxp = np.zeros_like(xp)
     for k in range(spec.kernel_size):

@@ -1,12 +1,12 @@
-"""Where a failing tensor is wrong: where windows overlap, near the edges, or in some
-channels, positions or taps only; and the strips that show it."""
+"""Where a failing tensor is wrong: near the edges, or in some channels, positions or taps
+only; and the strips that show it."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...nn.padding import fold
 from .evidence import Evidence
+from .finding import Finding, Kind
 from .samples import ranges
 
 AXES = {
@@ -18,56 +18,37 @@ AXES = {
 STRIP_WIDTH = 60
 
 
-def overlap_or_edge_clue(evidence: Evidence, name: str) -> list[str]:
-    """Mismatches of y or dX confined to where windows overlap, or to the edges."""
+def edge_clue(evidence: Evidence, name: str) -> list[Finding]:
+    """Mismatches of y or dX confined to the edges: within the padding's and a window's reach
+    of either end. Names the positions too, so that a short case whose every position is near
+    an edge (and so is only "wrong in positions ...") is the same finding."""
     if name not in ("y", "dX"):
         return []
     positions = evidence.wrong(name).any(axis=(0, 1))
     if not positions.any():
         return []
     spec, length = evidence.case.spec, positions.size
-    if name == "dX" and spec.span > spec.stride:
-        overlaps = _window_cover(evidence) >= 2
-        # all mismatches where windows overlap, and at least half of those places wrong
-        if not (positions & ~overlaps).any() and positions.sum() * 2 >= overlaps.sum():
-            return [
-                "errors only where windows overlap: overlapping contributions overwrite "
-                "each other instead of adding up (= where += is needed)"
-            ]
     edge = min(spec.span + max(spec.pads), length // 2)  # what a padding or window bug reaches
     middle = np.zeros(length, bool)
     middle[edge : length - edge] = True
-    if not (positions & middle).any() and middle.any():
-        return [
-            f"errors only near the edges (within {edge} positions of either end): look at "
-            "the padding, or at the first and last windows"
-        ]
-    return []
+    if (positions & middle).any() or not middle.any():
+        return []
+    where = {"wrong": ranges([int(i) for i in np.flatnonzero(positions)]), "of": length}
+    return [Finding(name, Kind.PLACES, ("position", "edges"), {"within": edge, "position": where})]
 
 
-def subset_clue(evidence: Evidence, name: str) -> list[str]:
+def subset_clue(evidence: Evidence, name: str) -> list[Finding]:
     """Mismatches confined to some channels, positions or taps (samples: see samples.py)."""
     wrong = evidence.wrong(name)
-    parts = []
+    where = {}
     for axis, label in enumerate(AXES[name]):
         if label == "sample":
             continue
         marks = wrong.any(axis=tuple(i for i in range(wrong.ndim) if i != axis))
         bad = [int(i) for i in np.flatnonzero(marks)]
         if bad and len(bad) < marks.size:
-            parts.append(f"{label}{'s' if len(bad) > 1 else ''} {ranges(bad)} of {marks.size}")
-    return [f"wrong only in {' and '.join(parts)}"] if parts else []
-
-
-def _window_cover(evidence: Evidence) -> np.ndarray:
-    """How many (window, tap) pairs read each input position: (L,)."""
-    spec, case = evidence.case.spec, evidence.case
-    left, right = spec.pads
-    cover = np.zeros((1, 1, left + case.length + right))
-    last = spec.stride * (case.output_length - 1) + 1
-    for k in range(spec.kernel_size):
-        cover[..., k * spec.dilation : k * spec.dilation + last : spec.stride] += 1
-    return fold(cover, left, right, spec.padding_mode)[0, 0]
+            where[label] = {"wrong": ranges(bad), "of": int(marks.size)}
+    return [Finding(name, Kind.PLACES, tuple(where), where)] if where else []
 
 
 def strips(evidence: Evidence, name: str) -> dict[str, str]:

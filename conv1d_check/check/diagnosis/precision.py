@@ -13,6 +13,7 @@ import numpy as np
 
 from ..tolerance import rounding_bounds
 from .evidence import SLACK, Evidence
+from .finding import Finding, Kind
 
 # Significant bits p (unit roundoff 2⁻ᵖ) of the formats a layer may compute in.
 FORMATS = {"bfloat16": 8, "float16": 11, "float32": 24, "float64": 53}
@@ -23,27 +24,45 @@ BITS_TOLERANCE = 2
 FEWEST_BITS = 6
 # Rounding touches nearly every element; a bug confined to some does not look like it.
 ROUNDED_SHARE = 0.25
+# A narrower format's rounding is beyond the checked format's allowance on most elements (its u
+# is 2⁹ to 2⁴⁵ times larger); a wrong tap, edge or element is beyond it on a few.
+WRONG_SHARE = 0.5
+# Values that are all a narrower format's numbers by chance: at odds below 2⁻²⁰, none.
+CHANCE_BITS = 20
 
 
-def precision_clue(evidence: Evidence, name: str) -> list[str]:
+def stored_clue(evidence: Evidence, name: str) -> list[Finding]:
+    """The values are all numbers of a narrower format, and right to its precision: decisive,
+    as a bug's values are not all float16 numbers."""
     checked = FORMATS[evidence.case.dtype]
     actual = evidence.outputs[name].astype(np.float64)
+    wider = dict(zip(FORMATS, list(FORMATS.values())[1:], strict=False))
     for fmt, bits in FORMATS.items():
-        if bits < checked and _representable(actual, fmt) and _within(evidence, name, bits):
-            return [
-                f"right only to {fmt} precision: its values are {fmt} numbers ({bits} "
-                f"significant bits), so something stores or computes it in {fmt}"
-            ]
+        # a value of the next wider format is one of fmt's by chance with odds 2^-(its bits -
+        # bits): decisive when the tensor's nonzero values make that chance below 2^-CHANCE_BITS
+        if bits >= checked:
+            break
+        chance_bits = np.count_nonzero(actual) * (wider[fmt] - bits)
+        if chance_bits >= CHANCE_BITS and _representable(actual, fmt):
+            fit = _fit(evidence, name, bits)
+            if fit <= SLACK:
+                return [Finding(name, Kind.PRECISION, (fmt,), {"values": fmt, "bits": bits}, fit)]
+    return []
+
+
+def computed_clue(evidence: Evidence, name: str) -> list[Finding]:
+    """Errors on most elements, at the scale of a narrower format's rounding: computed in it.
+    A bug confined to some elements leaves the others at the checked format's rounding."""
+    checked = FORMATS[evidence.case.dtype]
+    if evidence.wrong(name).mean() < WRONG_SHARE:
+        return []
     bits = _effective_bits(evidence, name)
     if bits is None or bits >= checked - BITS_TOLERANCE:
         return []
     for fmt, p in FORMATS.items():
-        if abs(bits - p) <= BITS_TOLERANCE:
-            return [
-                f"right only to {fmt} precision (about {bits:.0f} significant bits): "
-                f"something computes in {fmt}"
-            ]
-    return [f"right to about {bits:.0f} significant bits only: it computes in a low precision"]
+        if abs(bits - p) <= BITS_TOLERANCE and (fit := _fit(evidence, name, p)) <= SLACK:
+            return [Finding(name, Kind.PRECISION, (fmt,), {"bits": round(bits, 1)}, fit)]
+    return []
 
 
 def _representable(values: np.ndarray, fmt: str) -> bool:
@@ -54,11 +73,13 @@ def _representable(values: np.ndarray, fmt: str) -> bool:
         return bool(np.all(values.astype(fmt).astype(np.float64) == values))
 
 
-def _within(evidence: Evidence, name: str, bits: int) -> bool:
+def _fit(evidence: Evidence, name: str, bits: int) -> float:
+    """The worst error over the allowance of a layer computing with 2⁻ᵇⁱᵗˢ."""
     sums = evidence.oracle.sums(name, evidence.counts[name])
     allowed = rounding_bounds(sums, 2.0**-bits)[0]
-    error = np.abs(evidence.outputs[name] - evidence.truth[name])
-    return bool(np.all(error <= SLACK * allowed + 1e-300))
+    with np.errstate(invalid="ignore"):
+        error = np.abs(evidence.outputs[name] - evidence.truth[name])
+    return float(np.nan_to_num(error / (allowed + 1e-300), nan=np.inf).max(initial=0.0))
 
 
 def _effective_bits(evidence: Evidence, name: str) -> float | None:

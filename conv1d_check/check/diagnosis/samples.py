@@ -1,19 +1,26 @@
 """Which samples of the batch a failing tensor has right, measured rather than guessed.
 
 y and dX hold one block per sample: the samples with a mismatch are read off directly. dW and
-db sum a contribution from every sample: the layer's tensor is fitted as a combination of the
-samples' contributions (each computed by torch in float64 from that sample alone), and a fit
-with weights 0 and 1 names the samples that are in it and those missing.
+db sum a contribution from every sample: the layer's tensor is set against the truth without
+one sample, against one sample alone, and (small batches) against the least-squares
+combination of the samples' contributions; a fit with weights 0 and 1 names the samples that
+are in it and those missing.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import torch_side
+from ...nn.padding import pad
 from .evidence import Evidence
+from .finding import Finding, Kind
+from .hypotheses import windows
 
-MAX_SAMPLES = 16  # dW and db: one torch call per sample, so only for batches this small
+# The least-squares fit of every sample's weight: for batches this small (a unique fit needs
+# more elements than samples, and it costs a solve).
+MAX_SAMPLES = 16
+# Per-sample contributions are computed for at most this many numbers (N times dW's size).
+MAX_PARTS = 4_000_000
 # A fitted weight counts as 0 or 1 when it is this close to it: a sample half in is no sample.
 WEIGHT_TOLERANCE = 1e-6
 
@@ -30,81 +37,72 @@ def ranges(indices: list[int]) -> str:
     return ", ".join(parts)
 
 
-def _samples(indices: list[int]) -> str:
-    return f"sample{'s' if len(indices) > 1 else ''} {ranges(indices)}"
-
-
-def sample_clue(evidence: Evidence, name: str) -> list[str]:
-    """Right for some samples and not others (y, dX); or made of some samples' contributions
-    only (dW, db)."""
-    if evidence.case.batch < 2:
+def per_sample_clue(evidence: Evidence, name: str) -> list[Finding]:
+    """y, dX: right for some samples and wrong (or all zeros) for the others."""
+    if evidence.case.batch < 2 or name not in ("y", "dX"):
         return []
-    if name in ("y", "dX"):
-        return _per_sample(evidence, name)
-    return _contributions(evidence, name)
-
-
-def _per_sample(evidence: Evidence, name: str) -> list[str]:
     wrong = evidence.wrong(name).any(axis=(1, 2))
     right = [int(i) for i in np.flatnonzero(~wrong)]
     bad = [int(i) for i in np.flatnonzero(wrong)]
     if not right or not bad:
         return []
     zeros = not evidence.outputs[name][bad].any()
-    how = "all zeros (never computed)" if zeros else "wrong"
-    text = (
-        f"right for {_samples(right)} only; {_samples(bad)} {'are' if len(bad) > 1 else 'is'} {how}"
-    )
-    if right == [0]:
-        text += ": the loop over the batch stops after the first sample"
-    return [text]
+    seen = {"right": right, "wrong": bad, "zeros": zeros}
+    return [Finding(name, Kind.SAMPLES, ("per sample",), seen)]
 
 
-def _contributions(evidence: Evidence, name: str) -> list[str]:
-    batch = evidence.case.batch
-    if batch > MAX_SAMPLES:
+def contributions_clue(evidence: Evidence, name: str) -> list[Finding]:
+    """dW, db: the sum of some samples' contributions, not all."""
+    parts = _parts(evidence, name) if evidence.case.batch > 1 else None
+    if parts is None:
         return []
-    inputs = evidence.inputs64
-    parts = np.stack(
-        [
-            torch_side.conv1d(
-                evidence.case.spec,
-                inputs["x"][n : n + 1],
-                inputs["W"],
-                inputs.get("b"),
-                inputs["dy"][n : n + 1],
-            )[name].ravel()
-            for n in range(batch)
-        ],
-        axis=1,
-    )
+    actual = evidence.outputs[name].astype(np.float64).ravel()
     shape = evidence.truth[name].shape
-    for weights in _candidates(parts, evidence.outputs[name].astype(np.float64).ravel()):
-        if evidence.explains(name, (parts @ weights).reshape(shape)):
-            return [_describe(weights)]
-    return []
+    best, fit = None, np.inf
+    for weights in _candidates(parts, actual):
+        candidate = (parts @ weights).reshape(shape)
+        if evidence.differs(name, candidate) and (f := evidence.fit(name, candidate)) < fit:
+            best, fit = weights, f
+    if best is None:
+        return []
+    inside = [int(n) for n in np.flatnonzero(best == 1)]
+    missing = [int(n) for n in np.flatnonzero(best == 0)]
+    if len(inside) + len(missing) < best.size:
+        seen = {"weights": best.astype(int).tolist()}
+    else:  # with two samples, "sample 0 only" and "sample 1 missing" are one bug
+        seen = {"only": inside} if len(inside) == 1 else {"missing": missing}
+    return [Finding(name, Kind.SAMPLES, ("contributions",), seen, fit)]
+
+
+def _parts(evidence: Evidence, name: str) -> np.ndarray | None:
+    """Each sample's contribution to dW or db in float64: (elements, N); None if too many."""
+    inputs, spec = evidence.inputs64, evidence.case.spec
+    dy = inputs["dy"]
+    n, l_out = dy.shape[0], dy.shape[2]
+    if name == "db":
+        return dy.sum(axis=2).T
+    if name != "dW" or n * inputs["W"].size > MAX_PARTS:
+        return None
+    xp = pad(inputs["x"], *spec.pads, spec.padding_mode)
+    dy_g = dy.reshape(n, spec.groups, spec.out_per_group, l_out)
+    dW = np.einsum("ngot,ngctk->ngock", dy_g, windows(spec, xp, l_out, spec.stride))
+    return dW.reshape(n, -1).T
 
 
 def _candidates(parts: np.ndarray, actual: np.ndarray) -> list[np.ndarray]:
-    """Weights of the samples' contributions worth trying: each sample alone, each sample left
-    out, then the least-squares fit rounded, when it is unique and near whole numbers (with
-    fewer elements than samples, only the first two kinds can be told apart)."""
+    """Weights of the samples' contributions worth trying: the sample alone nearest the layer's
+    tensor, the sample left out nearest it, then (small batches) the least-squares fit rounded,
+    when it is unique and near whole numbers."""
     batch = parts.shape[1]
-    eye = np.eye(batch)
-    found = [*eye, *(1 - eye)]
-    weights, _, rank, _ = np.linalg.lstsq(parts, actual, rcond=None)
-    whole = np.round(weights)
-    if rank == batch and np.allclose(weights, whole, rtol=0, atol=WEIGHT_TOLERANCE):
-        found.append(whole)
-    return [w for w in found if not np.all(w == 1)]
-
-
-def _describe(weights: np.ndarray) -> str:
-    inside = [int(n) for n in np.flatnonzero(weights == 1)]
-    missing = [int(n) for n in np.flatnonzero(weights == 0)]
-    if len(inside) + len(missing) < weights.size:
-        return f"weights the samples' contributions as {weights.astype(int).tolist()}, not all 1"
-    if len(inside) == 1:
-        text = f"has sample {inside[0]}'s contribution only"
-        return text + (": the sum over the batch is missing" if inside == [0] else "")
-    return f"is missing the contributions of {_samples(missing)}"
+    norms = np.einsum("mn,mn->n", parts, parts)
+    alone = np.argmin(norms - 2 * actual @ parts)  # ‖actual − part_n‖², less ‖actual‖²
+    missing = np.argmin(norms - 2 * (parts.sum(axis=1) - actual) @ parts)
+    only, but = np.zeros(batch), np.ones(batch)
+    only[alone], but[missing] = 1, 0
+    found = [only, but]
+    if batch <= MAX_SAMPLES:
+        weights, _, rank, _ = np.linalg.lstsq(parts, actual, rcond=None)
+        whole = np.round(weights)
+        if rank == batch and np.allclose(weights, whole, rtol=0, atol=WEIGHT_TOLERANCE):
+            found.append(whole)
+    return [w for w in found if not np.all(w == w[0])]  # equal weights: a factor, not samples

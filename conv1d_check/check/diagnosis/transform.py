@@ -7,12 +7,13 @@ import numpy as np
 
 from ..normwise import ELEMENTWISE, norm, normwise_bound, transform_levels
 from .evidence import Evidence
+from .finding import Finding, Kind
 
 # Transform rounding touches nearly every element; a bug confined to some does not look like it.
 SPREAD = 0.25
 
 
-def transform_rounding_clue(evidence: Evidence, name: str) -> list[str]:
+def transform_rounding_clue(evidence: Evidence, name: str) -> list[Finding]:
     """Under the element-wise rule: errors over most elements whose norm is within the
     norm-wise bound are a transform's rounding; --rule normwise judges them."""
     case = evidence.case
@@ -26,8 +27,5 @@ def transform_rounding_clue(evidence: Evidence, name: str) -> list[str]:
     distance = norm(error)
     if spread < SPREAD or not distance <= bound:
         return []
-    return [
-        f"transform rounding, not a bug: {spread:.0%} of the elements are off by rounding and "
-        f"the error's norm is {distance / bound:.2g} of the norm-wise bound of an FFT or "
-        "Winograd layer; if the layer convolves through a transform, use --rule normwise"
-    ]
+    seen = {"spread": spread, "share": distance / bound}
+    return [Finding(name, Kind.ROUNDING, (), seen, distance / bound)]
