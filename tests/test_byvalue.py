@@ -69,7 +69,8 @@ def test_a_broken_local_class_fails_and_its_error_names_this_file_and_line():
     line = Raises.__call__.__code__.co_firstlineno + 1
     result = check(impl=Raises, **SMALL)
     assert result.status == "error"
-    assert result.message == f"ValueError: no forward yet (test_byvalue.py:{line} in __call__)"
+    where = f"test_byvalue.py:{line} in {Raises.__call__.__qualname__}"  # the method's full name
+    assert result.message == f"ValueError: no forward yet ({where})"
 
 
 def test_a_class_typed_into_python_stdin_is_checked():

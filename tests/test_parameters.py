@@ -14,7 +14,7 @@ from conv1d_check.cli import app
 
 # How a case runs, not what it checks: left out of its id (two runs of a layer under another
 # timeout are the same check).
-HOW_IT_RUNS = {"impl", "convention", "timeout", "memory_limit"}
+HOW_IT_RUNS = {"impl", "convention", "timeout", "memory_limit", "isolate"}
 # A value other than the default for each field (a new field needs one here).
 OTHER_VALUES = {
     "in_channels": 4, "out_channels": 6, "kernel_size": 5, "stride": 1, "padding": 1,
@@ -22,7 +22,7 @@ OTHER_VALUES = {
     "length": 30, "dtype": "float32", "seed": 11, "device": "cuda", "tf32": True, "atol": 1e-6,
     "rtol": 1e-5, "rule": "normwise", "inputs": "mine.npz", "impl": "layer.py:Conv1D",
     "convention": "seed", "timeout": 5.0, "memory_limit": 1.0, "only": "y",
-    "layout": "x=NLC,W=KIO",
+    "layout": "x=NLC,W=KIO", "isolate": False,
 }  # fmt: skip
 # Fields that come in pairs are changed one at a time from a case that holds both.
 PAIRED = {"atol": {"atol": 1e-7, "rtol": 1e-7}, "rtol": {"atol": 1e-7, "rtol": 1e-7}}

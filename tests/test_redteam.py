@@ -173,7 +173,7 @@ def test_a_failing_shard_whose_last_line_lacks_its_newline_still_fails(tmp_path,
         records["pass"].replace("seed10", "seed11").replace('"seed": 10', '"seed": 11')
     )
     failing.write_text(records["fail"].rstrip("\n"))
-    result = invoke("report", passing, failing, "-q")
+    result = invoke("report", passing, failing, "-q", "--allow-mixed")  # two runs' records
     assert result.exit_code == 1 and "FAIL" in result.stdout
 
 
@@ -468,7 +468,11 @@ def test_json_into_a_closed_pipe_is_no_error():
     read, write = os.pipe()
     os.close(read)
     done = subprocess.run(
-        [sys.executable, "-c", "from conv1d_check.cli.common import _print_json as p; p('x' * 99)"],
+        [
+            sys.executable,
+            "-c",
+            "from conv1d_check.report.reporters import print_json; print_json('x' * 99)",
+        ],
         stdout=write,
         stderr=subprocess.PIPE,
         text=True,

@@ -77,6 +77,9 @@ def write_reports(reporters: list[Reporter], report: Report) -> None:
     each (the others are written all the same) and exit code 2."""
     failed = write_all(reporters, report)
     for line in failed:
-        typer.echo(f"Error: {line}; the run finished and its other outputs are kept", err=True)
+        typer.echo(
+            f"Error: {line}; the run finished and its other outputs are kept; exit code {USAGE}",
+            err=True,
+        )
     if failed:
         raise typer.Exit(USAGE)

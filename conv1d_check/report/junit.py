@@ -22,7 +22,7 @@ def junit_xml(
     failure's or an error's `message` starts with the diagnosis; its body is the whole
     explanation."""
     counts = Counter(r.status for r in run.results)
-    suite = for_xml(suite)  # a config's file name may hold anything
+    suite, classname = for_xml(suite), for_xml(classname)  # a config's name may hold anything
     root = ET.Element("testsuites")
     testsuite = ET.SubElement(
         root,

@@ -66,13 +66,17 @@ class JsonReporter:
     """The whole run as one JSON document on stdout, and nothing else there."""
 
     def write(self, report: Report) -> None:
-        """A reader that stops early (`| head`) ends nothing but the printing."""
         from .records import results_json
 
-        try:
-            print(results_json(report.run, report.groups, report.command), flush=True)
-        except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        print_json(results_json(report.run, report.groups, report.command))
+
+
+def print_json(text: str) -> None:
+    """`text` on stdout; a reader that stops early (`| head`) ends nothing but the printing."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ def _candidates(parts: np.ndarray, actual: np.ndarray) -> list[np.ndarray]:
     tensor, the sample left out nearest it, then (small batches) the least-squares fit rounded,
     when it is unique and near whole numbers."""
     batch = parts.shape[1]
+    scale = float(np.max(np.abs(parts), initial=0.0)) or 1.0  # no overflow near 1e+100
+    parts, actual = parts / scale, actual / scale  # the weights do not change with the scale
     norms = np.einsum("mn,mn->n", parts, parts)
     alone = np.argmin(norms - 2 * actual @ parts)  # ‖actual − part_n‖², less ‖actual‖²
     missing = np.argmin(norms - 2 * (parts.sum(axis=1) - actual) @ parts)
