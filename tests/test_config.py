@@ -300,3 +300,14 @@ def test_an_unknown_config_name_lists_the_shipped_ones(tmp_path, monkeypatch):
     result = runner.invoke(app, ["--config", "mytroch"])
     assert result.exit_code == 2
     assert "no such file, nor a shipped config (those are: example, full, mytorch" in result.stderr
+
+
+def test_a_folder_given_as_the_config_is_named_a_directory(tmp_path, capsys):
+    from conv1d_check.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        f"Error: {tmp_path}: a directory, not a config file, nor a shipped config"
+    )

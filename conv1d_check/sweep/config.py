@@ -83,9 +83,10 @@ def resolve(name: str | Path) -> Path:
     found = shipped()
     if str(name) in found:
         return found[str(name)]
+    what = "a directory, not a config file" if path.is_dir() else "no such file"
     raise ConfigError(
         name,
-        [f"{name}: no such file, nor a shipped config (those are: {', '.join(sorted(found))})"],
+        [f"{name}: {what}, nor a shipped config (those are: {', '.join(sorted(found))})"],
     )
 
 
