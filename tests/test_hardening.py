@@ -130,7 +130,8 @@ def test_a_case_too_large_for_memory_is_refused_with_the_figure(args):
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("Error: --memory-limit: the case needs about ")
     assert "of memory, more than the limit of" in result.stderr
-    assert result.stderr.count("\n") == 1 and time.monotonic() - start < 5
+    assert result.stderr.count("\n") == 1
+    assert time.monotonic() - start < 20  # refused before allocating anything: not a speed goal
 
 
 def test_jobs_are_capped_at_the_cpus_with_a_note(tmp_path):
@@ -192,7 +193,9 @@ def test_a_hostile_config_is_one_line_and_exit_2_at_once(tmp_path, name, content
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("Error: ") and words in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1 and len(result.stderr) < 500
-    assert time.monotonic() - start < 3
+    # a guard against expanding the file (a billion values would take hours), not a speed goal:
+    # loose enough for a loaded machine
+    assert time.monotonic() - start < 20
 
 
 def test_yaml_merges_are_counted_as_they_are_copied(tmp_path, monkeypatch):
