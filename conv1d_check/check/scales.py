@@ -17,15 +17,7 @@ import numpy as np
 
 from . import torch_side
 from .case import Case
-from .tolerance import (
-    Sums,
-    Tolerance,
-    probable_bound,
-    rounding_bounds,
-    underflow,
-    unit_roundoff,
-    varied,
-)
+from .tolerance import Allowance, Sums, underflow, unit_roundoff
 
 # Say that underflow was allowed for where it is this share of an element's allowance or more.
 UNDERFLOW_NOTE_SHARE = 0.01
@@ -50,10 +42,10 @@ def beyond_range(case: Case, tensors: dict[str, np.ndarray]) -> str | None:
     return "\n".join(found) or None
 
 
-def underflow_note(name: str, sums: Sums, dtype: str) -> str | None:
+def underflow_note(name: str, sums: Sums, dtype: str, allowance: Allowance) -> str | None:
     """A sentence when products below `dtype`'s normal range weigh in `name`'s allowance."""
     small = underflow(sums, dtype)
-    allowed = Tolerance().allowance(sums, dtype).allowed
+    allowed = allowance.allowed
     with np.errstate(divide="ignore", invalid="ignore"):
         share = float(np.max(np.where(allowed > 0, small / allowed, 0.0), initial=0.0))
     if share < UNDERFLOW_NOTE_SHARE:
@@ -66,23 +58,22 @@ def underflow_note(name: str, sums: Sums, dtype: str) -> str | None:
     )
 
 
-def notes(name: str, sums: Sums, dtype: str) -> list[str]:
-    """What the result should say about tensor `name`'s allowance: underflow, stalling sums."""
-    found = [underflow_note(name, sums, dtype), floor_note(name, sums, dtype)]
+def notes(name: str, sums: Sums, dtype: str, allowance: Allowance) -> list[str]:
+    """What the result should say about tensor `name`'s allowance (the default rule's, for a
+    layer computing in `dtype`): underflow, stalling sums."""
+    found = [underflow_note(name, sums, dtype, allowance), floor_note(name, sums, dtype, allowance)]
     return [note for note in found if note]
 
 
-def floor_note(name: str, sums: Sums, dtype: str) -> str | None:
+def floor_note(name: str, sums: Sums, dtype: str, allowance: Allowance) -> str | None:
     """A sentence where `name`'s terms hardly vary (and the probable bound, smaller, is set aside),
     with the detection floor where it is wide:
     the smallest relative error that could still pass, min over those elements of
     allowance / |value|."""
-    u = unit_roundoff(dtype)
-    _, worst = rounding_bounds(sums, u)
-    stalled = ~varied(sums, u) & (sums.value != 0) & (probable_bound(sums, u) < worst)
+    stalled = allowance.stalled
     if not stalled.any():
         return None
-    allowed = Tolerance().allowance(sums, dtype).allowed
+    allowed = allowance.allowed
     floor = float(np.min(allowed[stalled] / np.abs(sums.value[stalled])))
     text = (
         f"{name}: its terms hardly vary (inputs far from zero mean), so rounding adds up the "

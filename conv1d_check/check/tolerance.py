@@ -101,10 +101,12 @@ class Sums:
 @dataclass(frozen=True)
 class Allowance:
     """The allowed |actual − expected| of every element, and the worst-case bound beside it
-    (None under atol/rtol)."""
+    (None under atol/rtol); `stalled` marks the nonzero elements held to the worst case because
+    their terms hardly vary although the probable bound is smaller (None under atol/rtol)."""
 
     allowed: np.ndarray
     worst_case: np.ndarray | None
+    stalled: np.ndarray | None = None
 
     def rule_at(self, index: tuple[int, ...]) -> str:
         """Which rule set the allowance of the element at `index`."""
@@ -165,11 +167,14 @@ class Tolerance:
         """Each element's allowed error for a layer computing in `dtype`."""
         if self.explicit:
             return Allowance(self.atol + self.rtol * np.abs(sums.value), None)
-        ours, worst = rounding_bounds(sums, unit_roundoff(dtype))
+        u = unit_roundoff(dtype)
+        ours, worst = rounding_bounds(sums, u)
         oracle, oracle_worst = rounding_bounds(sums, U64)
-        oracle = np.where(ours >= worst, oracle_worst, oracle)  # the bound ours took
+        took_worst = ours >= worst
+        oracle = np.where(took_worst, oracle_worst, oracle)  # the bound ours took
         small = underflow(sums, dtype) + underflow(sums, np.float64)
-        return Allowance(ours + oracle + small, worst + oracle_worst + small)
+        stalled = took_worst & (probable_bound(sums, u) < worst) & (sums.value != 0)
+        return Allowance(ours + oracle + small, worst + oracle_worst + small, stalled)
 
     def describe(self) -> str:
         if self.explicit:

@@ -96,16 +96,18 @@ def judge(
     counts = term_counts(case.spec, case.batch, case.length)
     levels = normwise.transform_levels(case.spec, case.length)
     judged = [n for n in case.judged if n in truth.values]
-    if case.atol is None:
+    to_judge = [n for n in names or judged if n in truth.values]
+    sums = {name: truth.sums(name, counts[name]) for name in {*judged, *to_judge}}
+    allowances = {name: tolerance.allowance(s, case.dtype) for name, s in sums.items()}
+    if case.atol is None:  # the allowance computed above is the default rule's
         for name in judged:
-            result.notes += scales.notes(name, truth.sums(name, counts[name]), case.dtype)
+            result.notes += scales.notes(name, sums[name], case.dtype, allowances[name])
     problems = []
-    for name in (n for n in names or judged if n in truth.values):
-        expected, sums = truth.values[name], truth.sums(name, counts[name])
-        allowance = tolerance.allowance(sums, case.dtype)
+    for name in to_judge:
+        expected, allowance = truth.values[name], allowances[name]
         bound = None
         if case.rule == normwise.NORMWISE:
-            bound = normwise.normwise_bound(sums, case.dtype, levels)
+            bound = normwise.normwise_bound(sums[name], case.dtype, levels)
         result.shapes[name] = expected.shape
         result.torch_errors[name] = normwise.judge(theirs[name], expected, allowance, bound)
         actual = run.tensors.get(name)

@@ -1,10 +1,11 @@
 """Run a user's layer in a child process of its own: a timeout, a memory limit, bounded
 captured output, and nothing of it outlives the tool.
 
-One worker process per layer (`worker.py`) loads the layer once and serves case after case,
-each with a fresh instance. It is replaced when it dies, hangs past the timeout or runs out of
-memory. What it prints is read as it comes and kept up to OUTPUT_LIMIT bytes a case; the rest
-is counted. An exception, a hang or a death is an "error" LayerRun, never an exception here.
+One worker process per layer file (`worker.py`) loads the layer once and serves case after
+case, each with a fresh instance; the classes of one file share it. It is replaced when it
+dies, hangs past the timeout or runs out of memory. What it prints is read as it comes and
+kept up to OUTPUT_LIMIT bytes a case; the rest is counted. An exception, a hang or a death is
+an "error" LayerRun, never an exception here.
 
 Each request gets one reply, read as data (`wire.py`): what the layer's process writes is never
 executed, and bytes that are not a reply make the case an error. The worker runs as PID 1 of a
@@ -246,8 +247,9 @@ def _death(exitcode: int | None, memory: int) -> str:
     return f"the layer's process exited with code {exitcode} before it was done"
 
 
-# A worker per thread as well as per layer: threads of the API check side by side, and a
-# worker dies with the thread that started it (its parent-death signal is the thread's).
+# A worker per thread as well as per layer file: threads of the API check side by side, and a
+# worker dies with the thread that started it (its parent-death signal is the thread's). The
+# classes of one file share its worker, which imports the file once.
 _workers: dict[tuple[int, str, str | None, int], LayerProcess] = {}
 
 
@@ -261,8 +263,8 @@ def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> Lay
 
 
 def _worker(job: Job, memory: int) -> LayerProcess:
-    """The worker of `job`'s layer: started, or replaced when it died or its file changed."""
-    key = (threading.get_ident(), job.impl, job.convention, memory)
+    """The worker of `job`'s layer file: started, or replaced when it died or the file changed."""
+    key = (threading.get_ident(), job.impl.partition(":")[0], job.convention, memory)
     worker = _workers.get(key)
     fingerprint = _fingerprint(job.impl)
     if worker is None or not worker.alive or worker.fingerprint != fingerprint:

@@ -106,9 +106,9 @@ def _padding_modes(spec: ConvSpec, inputs: Tensors) -> list[Alternative]:
         source = np.pad(np.arange(length), (left, right), mode=numpy_mode, **fill)
         xp = np.concatenate([x, np.zeros((n, c, 1))], axis=2)[..., source]
         cols = windows(spec, xp, l_out, spec.stride)
-        y = np.einsum("gock,ngctk->ngot", Wg, cols).reshape(n, -1, l_out)
-        dW = np.einsum("ngot,ngctk->gock", dy_g, cols).reshape(W.shape)
-        dcols = np.einsum("gock,ngot->ngctk", Wg, dy_g).reshape(n, c, l_out, -1)
+        y = np.einsum("gock,ngctk->ngot", Wg, cols, optimize=True).reshape(n, -1, l_out)
+        dW = np.einsum("ngot,ngctk->gock", dy_g, cols, optimize=True).reshape(W.shape)
+        dcols = np.einsum("gock,ngot->ngctk", Wg, dy_g, optimize=True).reshape(n, c, l_out, -1)
         dxp = np.zeros(xp.shape)
         last = spec.stride * (l_out - 1) + 1
         for k in range(spec.kernel_size):
@@ -130,7 +130,8 @@ def _overwrites(spec: ConvSpec, inputs: Tensors) -> list[Alternative]:
     left, right = spec.pads
     g, og, ig = spec.groups, spec.out_per_group, spec.in_per_group
     n, l_out, k_size = x.shape[0], dy.shape[2], spec.kernel_size
-    dcols = np.einsum("gock,ngot->ngctk", W.reshape(g, og, ig, -1), dy.reshape(n, g, og, l_out))
+    dy_g = dy.reshape(n, g, og, l_out)
+    dcols = np.einsum("gock,ngot->ngctk", W.reshape(g, og, ig, -1), dy_g, optimize=True)
     dcols = dcols.reshape(n, -1, l_out, k_size)
     positions = np.arange(l_out)[:, None] * spec.stride + np.arange(k_size) * spec.dilation
     flat = dcols.reshape(n, -1, l_out * k_size)
@@ -158,8 +159,8 @@ def stride_one_backward(spec: ConvSpec, inputs: Tensors) -> Tensors:
     g, og, ig = spec.groups, spec.out_per_group, spec.in_per_group
     cols = windows(spec, xp, l_out, 1)
     dy_g = dy.reshape(n, g, og, l_out)
-    dW = np.einsum("ngot,ngctk->gock", dy_g, cols).reshape(W.shape)
-    dcols = np.einsum("gock,ngot->ngctk", W.reshape(g, og, ig, -1), dy_g)
+    dW = np.einsum("ngot,ngctk->gock", dy_g, cols, optimize=True).reshape(W.shape)
+    dcols = np.einsum("gock,ngot->ngctk", W.reshape(g, og, ig, -1), dy_g, optimize=True)
     dxp = np.zeros_like(xp)
     for k in range(spec.kernel_size):
         start = k * spec.dilation

@@ -85,7 +85,7 @@ def _parts(evidence: Evidence, name: str) -> np.ndarray | None:
         return None
     xp = pad(inputs["x"], *spec.pads, spec.padding_mode)
     dy_g = dy.reshape(n, spec.groups, spec.out_per_group, l_out)
-    dW = np.einsum("ngot,ngctk->ngock", dy_g, windows(spec, xp, l_out, spec.stride))
+    dW = np.einsum("ngot,ngctk->ngock", dy_g, windows(spec, xp, l_out, spec.stride), optimize=True)
     return dW.reshape(n, -1).T
 
 
