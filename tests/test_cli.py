@@ -19,7 +19,7 @@ SCRIPT = Path(sys.executable).with_name("conv1d-check")
 
 
 def invoke(*args: str):
-    return runner.invoke(app, list(args), env={"NO_COLOR": "1"})
+    return runner.invoke(app, list(args), env={"NO_COLOR": "1", "COLUMNS": "150"})
 
 
 def test_default_run_prints_a_row_per_tensor_and_passes():

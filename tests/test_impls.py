@@ -194,6 +194,24 @@ def test_what_the_layer_prints_is_captured_never_mixed_into_the_json(capfd):
     assert record["layer_output"].startswith("Conv1d_stride1.forward A (3, 8, 20)")
 
 
+def test_each_check_of_a_layer_that_prints_has_its_output_from_the_worker_it_reuses(tmp_path):
+    """The worker serves check after check: each case's printed output is its own, read to the
+    end before the reply is taken (a reused worker once lost it to the next request)."""
+    layer = tmp_path / "talks.py"
+    layer.write_text(
+        "import sys\nimport numpy as np\n\n"
+        "class Talks:\n"
+        "    def __init__(self, in_channel, out_channel, kernel_size, stride):\n"
+        "        self.W, self.b = np.zeros((out_channel, in_channel, kernel_size)), None\n"
+        "    def __call__(self, x):\n"
+        "        print('to stderr', file=sys.stderr)\n"
+        "        print('to stdout')\n"
+        "        return np.zeros((x.shape[0], self.W.shape[0], 1))\n"
+    )
+    outputs = [check(impl=f"{layer}:Talks", only="y").layer_output for _ in range(3)]
+    assert outputs == ["to stderr\nto stdout\n"] * 3
+
+
 def test_the_run_carries_on_after_a_broken_layer():
     """A crash or a hang ends the layer's worker; the next case gets a new one, unharmed."""
     statuses = [

@@ -176,7 +176,8 @@ class LayerProcess:
                         return Outcome.MALFORMED, str(error)
                     if done and incoming.buffer:
                         return Outcome.MALFORMED, "more than one reply"
-                    if done:
+                    if done:  # the worker flushed its output before replying: all there
+                        self.drain(capture)
                         return Outcome.REPLY, reply
                     if ended:  # exited, or closed the pipe, with no whole reply
                         return Outcome.DIED, None
