@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import threading
 from importlib.machinery import PathFinder
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,11 @@ from typing import Any
 from ..nn.spec import InvalidParameter
 from . import byvalue
 from .protocol import BUILTIN, Unusable
+
+# ast.parse from two threads at once can fail in CPython before 3.12 ("AST constructor recursion
+# depth mismatch": the constructor's depth counter is the interpreter's, not the thread's; see
+# python/cpython#106905); the API's check() runs from threads, so parsing takes turns.
+_PARSING = threading.Lock()
 
 
 def as_impl(value: object) -> str:
@@ -102,7 +108,8 @@ def _importable(package: str) -> bool:
 def _top_level_names(path: Path) -> set[str] | None:
     """Names a file binds at top level; None when it cannot tell (a syntax error, import *)."""
     try:
-        tree = ast.parse(path.read_text(), str(path))
+        with _PARSING:
+            tree = ast.parse(path.read_text(), str(path))
     except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     names = set()
