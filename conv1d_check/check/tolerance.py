@@ -125,14 +125,12 @@ def underflow(sums: Sums, dtype: np.dtype | str) -> np.ndarray:
 
 def varied(sums: Sums, u: float) -> np.ndarray:
     """Where the terms vary enough for their rounding errors to add up at random: the
-    coefficient of variation sqrt(n·‖t‖₂² − s²)/|s| is at least SPREAD·n·u (computed on values
-    divided by max(|s|, ‖t‖₂), so nothing overflows). A boolean array of the tensor's shape."""
-    n, value = sums.terms, np.abs(sums.value)
-    scale = np.maximum(value, sums.root_sum_squares)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(scale > 0, value / scale, 0.0)
-        r = np.where(scale > 0, sums.root_sum_squares / scale, 0.0)
-    return n * r * r - q * q >= (SPREAD * n * u * q) ** 2
+    coefficient of variation sqrt(n·‖t‖₂² − s²)/|s| is at least c = SPREAD·n·u, that is
+    sqrt(n / (1 + c²))·‖t‖₂ ≥ |s| (no square formed, so nothing overflows: where the left side
+    overflows it is truly the larger). A boolean array of the tensor's shape."""
+    n = sums.terms
+    c = SPREAD * n * u
+    return np.sqrt(n / (1 + c * c)) * sums.root_sum_squares >= np.abs(sums.value)
 
 
 def rounding_bounds(sums: Sums, u: float) -> tuple[np.ndarray, np.ndarray]:
