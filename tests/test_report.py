@@ -2,6 +2,7 @@
 quiet output, the layer's prints once; and the reports for machines: JSON, Markdown, JUnit,
 and shards merged by `conv1d-check report`."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -29,7 +30,9 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args], env={"NO_COLOR": "1", "COLUMNS": "150"})
 
 
+@functools.cache
 def sweep(layer: str, *args):
+    """The 160 cases of mytorch on `layer`: run once per module for the same arguments."""
     return invoke("--config", "mytorch", "--impl", LAYERS / layer, *args)
 
 
