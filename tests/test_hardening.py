@@ -4,6 +4,7 @@ refused fast with one line and exit 2, and no file is lost. The layers are tests
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from conv1d_check import check
 from conv1d_check.cli import app
+from conv1d_check.usercode import isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 REDTEAM = ROOT / "tests" / "redteam"
@@ -77,6 +79,27 @@ def test_killing_the_tool_ends_the_layer_and_what_it_started(tmp_path, how, jobs
     assert "Traceback" not in err
     if how == signal.SIGINT:
         assert child.returncode == 130
+
+
+def test_a_worker_whose_setup_fails_after_it_started_is_ended_not_left(monkeypatch):
+    """Out of file descriptors once the worker runs (pidfd_open fails): the worker is killed
+    and reaped before the error goes on, its pipes closed."""
+    started = []
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def no_descriptor_left(pid):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    monkeypatch.setattr(os, "pidfd_open", no_descriptor_left)
+    with pytest.raises(OSError, match="Too many open files"):
+        isolation.LayerProcess(1 << 30)
+    (worker,) = [p for p in started if "conv1d_check.usercode.worker" in p.args]
+    assert worker.returncode == -signal.SIGKILL  # ended and reaped: poll() is not needed
 
 
 def test_processes_the_layer_starts_end_with_its_case(tmp_path, monkeypatch):

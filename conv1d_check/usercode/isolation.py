@@ -107,10 +107,15 @@ class LayerProcess:
         for fd in (*fds, output_w):
             os.close(fd)
         self.requests, self.results, self.output = requests_w, results_r, output_r
-        os.set_blocking(self.results, False)
-        os.set_blocking(self.output, False)
-        pidfd_open = getattr(os, "pidfd_open", None)  # Linux: readable once the worker exits
-        self.exited = pidfd_open(self.process.pid) if pidfd_open else None
+        self.exited = None
+        try:
+            os.set_blocking(self.results, False)
+            os.set_blocking(self.output, False)
+            pidfd_open = getattr(os, "pidfd_open", None)  # Linux: readable once it exits
+            self.exited = pidfd_open(self.process.pid) if pidfd_open else None
+        except OSError:  # out of file descriptors: the worker started is ended, not left
+            self.close()
+            raise
 
     def run(self, job: Job, tensors: Tensors, timeout: float) -> LayerRun:
         """Send one case and wait for its run, within `timeout` seconds of now; then run the
