@@ -47,45 +47,37 @@ def small_sweep(command: str, folder: Path) -> str:
     return command.replace("--config mytorch", f"--config {folder / 'small.toml'}")
 
 
-def shells(
-    commands: list[str], folder: Path, envs: list[dict]
-) -> list[subprocess.CompletedProcess]:
-    """The commands run side by side, as a CI runs its shards: each one's exit code and output."""
-    started = [
-        subprocess.Popen(
-            command,
-            shell=True,
-            cwd=folder,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=os.environ | {"NO_COLOR": "1"} | env,
-        )
-        for command, env in zip(commands, envs, strict=True)
-    ]
-    finished = []
-    for process in started:
-        out, err = process.communicate()
-        finished.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
-    return finished
+def shard(command: str, env: dict, monkeypatch, capsys) -> tuple[int, str, str]:
+    """A sweep `command` (a shell line or script) run as a CI runs it: bash expands it with
+    `env` set and hands conv1d-check its arguments, which the console entry point runs here,
+    in this process (exit code, stdout, stderr). The working directory is the test's."""
+    stand_in = 'conv1d-check() { printf "%s\\0" "$@"; }\n'  # prints the arguments it gets
+    expanded = subprocess.run(
+        ["bash", "-c", stand_in + command], env=os.environ | env, capture_output=True, text=True
+    )
+    assert expanded.returncode == 0, expanded.stderr
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return main_of(*expanded.stdout.split("\0")[:-1], capsys=capsys)
 
 
-def test_the_github_workflow_runs_its_shards_and_reports_on_the_job_summary(tmp_path):
+def test_the_github_workflow_runs_its_shards_and_reports_on_the_job_summary(
+    tmp_path, monkeypatch, capsys
+):
     """With a broken layer: each shard fails on its part, the report fails on the whole."""
     workflow = yaml.safe_load((CI / "github-workflow.yml").read_text())
     sweep, report = (
         commands([step.get("run", "") for step in workflow["jobs"][job]["steps"]])
         for job in ("sweep", "report")
     )
+    monkeypatch.chdir(tmp_path)
     shards = workflow["jobs"]["sweep"]["strategy"]["matrix"]["shard"]
-    lines = [
-        small_sweep(sweep[0], tmp_path).replace("${{ matrix.shard }}", str(shard))
-        for shard in shards
-    ]
-    ran = shells([line.format(layer=BROKEN) for line in lines], tmp_path, [{}] * len(shards))
+    line = small_sweep(sweep[0], tmp_path)
+    lines = [line.replace("${{ matrix.shard }}", str(i)).format(layer=BROKEN) for i in shards]
+    codes = [shard(line, {}, monkeypatch, capsys)[0] for line in lines]
     # The broken layer fails where stride is 2 (the default): k 1, 3 and 5 without padding,
     # three cases that the sharding puts in two of the four shards; those two fail.
-    assert sorted(p.returncode for p in ran) == [0, 0, 1, 1], ran
+    assert sorted(codes) == [0, 0, 1, 1]
     summary = tmp_path / "summary.md"
     done = shell(report[0], tmp_path, {"GITHUB_STEP_SUMMARY": str(summary)})
     assert done.returncode == 1, done.stderr
@@ -94,15 +86,19 @@ def test_the_github_workflow_runs_its_shards_and_reports_on_the_job_summary(tmp_
     assert (tmp_path / "junit.xml").exists()
 
 
-def test_the_gitlab_job_runs_its_shards_and_reports(tmp_path):
+def test_the_gitlab_job_runs_its_shards_and_reports(tmp_path, monkeypatch, capsys):
     pipeline = yaml.safe_load((CI / "gitlab-ci.yml").read_text())
     assert pipeline["conv1d-check"]["parallel"] == 4
     (sweep,) = commands(pipeline["conv1d-check"]["script"])
     (report,) = commands(pipeline["conv1d-check-report"]["script"])
+    monkeypatch.chdir(tmp_path)
     line = small_sweep(sweep, tmp_path).format(layer=LAYER)
-    envs = [{"CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": "2"} for index in (1, 2)]
-    ran = shells([line] * 2, tmp_path, envs)
-    assert [p.returncode for p in ran] == [0, 0], [p.stderr for p in ran]
+    for index in (1, 2):
+        env = {"CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": "2"}
+        code, _, err = shard(line, env, monkeypatch, capsys)
+        assert code == 0, err
+        assert f"shard {index}/2 from GitLab" in err
+    assert sorted(p.name for p in tmp_path.glob("junit-*.xml")) == ["junit-1.xml", "junit-2.xml"]
     done = shell(report + " --json", tmp_path)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)["summary"]
@@ -260,21 +256,22 @@ def test_shard_auto_without_an_engine_is_a_usage_error(environ, words, capsys, m
     assert err.startswith("Error: --shard: auto: ") and words in err and len(err.splitlines()) == 1
 
 
-def test_the_slurm_array_script_runs_each_task_and_the_report_after_them(tmp_path):
+def test_the_slurm_array_script_runs_each_task_and_the_report_after_them(
+    tmp_path, monkeypatch, capsys
+):
     """Each task as Slurm starts it (its array variables set), then the dependent report."""
     script = (CI / "slurm-array.sh").read_text()
     tasks = re.search(r"--array=(\d+)-(\d+)", script)
     first, last = int(tasks[1]), int(tasks[2])
     body = small_sweep(script, tmp_path).replace("mytorch/conv.py:Conv1d", "builtin")
+    monkeypatch.chdir(tmp_path)
     tasks = range(first, last + 1)
-    envs = [
-        {"SLURM_ARRAY_TASK_ID": str(task), "SLURM_ARRAY_TASK_MIN": str(first)}
-        | {"SLURM_ARRAY_TASK_COUNT": str(len(tasks))}
-        for task in tasks
-    ]
-    for task, done in zip(tasks, shells([body] * len(tasks), tmp_path, envs), strict=True):
-        assert done.returncode == 0, done.stderr
-        assert f"shard {task - first + 1}/{len(tasks)} from a Slurm job array" in done.stderr
+    for task in tasks:
+        env = {"SLURM_ARRAY_TASK_ID": str(task), "SLURM_ARRAY_TASK_MIN": str(first)}
+        env["SLURM_ARRAY_TASK_COUNT"] = str(len(tasks))
+        code, _, err = shard(body, env, monkeypatch, capsys)
+        assert code == 0, err
+        assert f"shard {task - first + 1}/{len(tasks)} from a Slurm job array" in err
     (report,) = re.findall(r'--wrap "(conv1d-check report .*)"', script)
     done = shell(report, tmp_path)
     assert done.returncode == 0, done.stderr
