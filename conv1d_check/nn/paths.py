@@ -92,10 +92,12 @@ def _samples(flat: np.ndarray, count: int, width: int, period: int) -> np.ndarra
 
 def _blocks(n: int, l_out: int, period: int, column_bytes: int) -> Iterator[Block]:
     """Blocks of whole samples of `period` columns each, or of positions of one sample, whose
-    temporaries, `column_bytes` per column, stay under BLOCK_BYTES."""
+    temporaries, `column_bytes` per column, stay under BLOCK_BYTES. The samples are shared out
+    evenly (16 samples in two blocks: 8 and 8, not 15 and 1)."""
     columns = max(BLOCK_BYTES // column_bytes, 1)
     if period <= columns:
-        per = columns // period
+        blocks = max(-(-n // (columns // period)), 1)  # the fewest that hold every sample
+        per = max(-(-n // blocks), 1)
         for n0 in range(0, n, per):
             yield n0, min(n, n0 + per), 0, l_out
     else:
