@@ -93,13 +93,15 @@ def _samples(flat: np.ndarray, count: int, width: int, period: int) -> np.ndarra
 def _blocks(n: int, l_out: int, period: int, column_bytes: int) -> Iterator[Block]:
     """Blocks of whole samples of `period` columns each, or of positions of one sample, whose
     temporaries, `column_bytes` per column, stay under BLOCK_BYTES. The samples are shared out
-    evenly (16 samples in two blocks: 8 and 8, not 15 and 1)."""
+    evenly, the first blocks one larger when they do not divide (16 samples in blocks of at
+    most 3: 3, 3, 3, 3, 2, 2; not 3, 3, 3, 3, 3, 1 whose last products are short and slow)."""
     columns = max(BLOCK_BYTES // column_bytes, 1)
     if period <= columns:
-        blocks = max(-(-n // (columns // period)), 1)  # the fewest that hold every sample
-        per = max(-(-n // blocks), 1)
-        for n0 in range(0, n, per):
-            yield n0, min(n, n0 + per), 0, l_out
+        blocks = -(-n // (columns // period))  # the fewest that hold every sample
+        per, larger = divmod(n, blocks) if blocks else (0, 0)
+        for i in range(blocks):
+            n0 = i * per + min(i, larger)
+            yield n0, n0 + per + (i < larger), 0, l_out
     else:
         for i in range(n):
             for t0 in range(0, l_out, columns):
@@ -140,7 +142,7 @@ def _write_out(y: np.ndarray, b: np.ndarray | None, acc: np.ndarray, block: Bloc
 
 def _read_in(buffer: np.ndarray, dy: np.ndarray, block: Block, period: int) -> np.ndarray:
     """dy[n0:n1, :, t0:t1] laid out as the block's outputs: (C_out, J) in `buffer`, whose
-    columns between samples, never written, stay zero."""
+    columns between samples ("taps"; "columns" packs them), never written, stay zero."""
     n0, n1, t0, t1 = block
     _samples(buffer, n1 - n0, t1 - t0, period)[...] = dy[n0:n1, :, t0:t1].transpose(1, 0, 2)
     return buffer[:, : _columns(block, period)[0]]
@@ -176,8 +178,9 @@ def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool) 
     dphases = np.zeros_like(phases)
     buffer, scratch = None, _Scratch(dy.dtype)
     for block in _blocks(n, l_out, period, _block_rows(spec, packed) * dy.itemsize):
-        if buffer is None:  # zeros: the columns between samples are never written
-            buffer = np.zeros((spec.out_channels, _columns(block, period)[1]), dy.dtype)
+        if buffer is None:  # "taps": zeros, as the columns between samples are never written
+            make = np.empty if packed else np.zeros
+            buffer = make((spec.out_channels, _columns(block, period)[1]), dy.dtype)
         d = _read_in(buffer, dy, block, period)
         product(spec, W, phases, phase, block, d, scratch=scratch, grads=(dW, dphases))
     del buffer, scratch  # freed before dX is allocated
