@@ -8,8 +8,9 @@ sample's P = ceil(Lp / stride) columns side by side, split into its stride phase
 so that tap k of output t of sample n reads column n·P + t + shift_k of phase r_k, where
 (shift_k, r_k) = divmod(k·dilation, stride): a shift, never a stride. The outputs are computed
 in blocks of samples (or, for a sample longer than a block, of positions), each block's
-temporaries small enough to stay in cache and reused by the next block; each block writes its
-part of y, bias added, and adds its gradient onto the phases' gradient.
+temporaries small enough to stay in cache and reused by the next block and the next call (the
+layer keeps them, in a `Scratch`); each block writes its part of y, bias added, and adds its
+gradient onto the phases' gradient.
 
 - "taps": per tap, one product W[:, :, k] @ (the block's columns of x shifted by shift_k),
   summed: no copy of the windows, a few wasted columns between samples (t ≥ L_out).
