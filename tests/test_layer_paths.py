@@ -169,3 +169,26 @@ def test_blocks_cover_every_output_once(n, l_out, gap, column_bytes, block_bytes
 )
 def test_choose_path_sends_each_shape_to_its_path(spec, length, path):
     assert paths.choose_path(spec, 8, length) == path
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("block_bytes", [2**9, paths.BLOCK_BYTES])
+@settings(max_examples=30, deadline=None)
+@given(spec=specs(max_per_group=6, max_kernel=5), data=st.data())
+def test_a_layer_reused_on_other_shapes_and_dtypes_matches_a_fresh_one(
+    path, block_bytes, spec, data
+):
+    """A layer keeps its temporaries from call to call (`paths.Scratch`): calls on other
+    batches, lengths and dtypes, in any order, give what a fresh layer gives."""
+    reused = make_layer(spec)
+    with pytest.MonkeyPatch.context() as patch, forced(path):
+        patch.setattr(paths, "BLOCK_BYTES", block_bytes)
+        for _ in range(3):
+            batch = data.draw(st.integers(1, 4))
+            length = data.draw(st.integers(min_length(spec), min_length(spec) + 12))
+            dtype = data.draw(st.sampled_from([np.float64, np.float32]))
+            x = np.random.default_rng(19).standard_normal((batch, spec.in_channels, length))
+            ours = run_layer(reused, x.astype(dtype))
+            fresh = run_layer(make_layer(spec, dtype=dtype), x.astype(dtype))
+            for name, expected in fresh.items():
+                np.testing.assert_array_equal(ours[name], expected, err_msg=f"{path}: {name}")

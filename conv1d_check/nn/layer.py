@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .paths import PATHS, choose_path
+from .paths import PATHS, Scratch, choose_path
 from .spec import ConvSpec, InvalidParameter
 
 
@@ -71,6 +71,7 @@ class Conv1D:
         self.b = uniform(-bound, bound, out_channels).astype(dtype) if bias else None
         self.dW = self.db = self.dX = None
         self._x = self._backward = None
+        self._scratch = Scratch()  # the paths' temporaries, kept from call to call
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -85,7 +86,7 @@ class Conv1D:
         l_out = spec.output_length(length)
         forward = PATHS[choose_path(spec, n, length)]
         b = None if self.b is None else self.b.astype(x.dtype, copy=False)
-        y, self._backward = forward(spec, x, W, b, l_out)  # the path's backward, bound to x
+        y, self._backward = forward(spec, x, W, b, l_out, self._scratch)  # backward bound to x
         self._x = x
         return y[0] if self._unbatched else y
 

@@ -8,8 +8,9 @@ sample's P = ceil(Lp / stride) columns side by side, split into its stride phase
 so that tap k of output t of sample n reads column n·P + t + shift_k of phase r_k, where
 (shift_k, r_k) = divmod(k·dilation, stride): a shift, never a stride. The outputs are computed
 in blocks of samples (or, for a sample longer than a block, of positions), each block's
-temporaries small enough to stay in cache and reused by the next block; each block writes its
-part of y, bias added, and adds its gradient onto the phases' gradient.
+temporaries small enough to stay in cache and reused by the next block and the next call (the
+layer keeps them, in a `Scratch`); each block writes its part of y, bias added, and adds its
+gradient onto the phases' gradient.
 
 - "taps": per tap, one product W[:, :, k] @ (the block's columns of x shifted by shift_k),
   summed: no copy of the windows, a few wasted columns between samples (t ≥ L_out).
@@ -73,9 +74,9 @@ def choose_path(spec: ConvSpec, batch: int, length: int) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # The layout. Forward takes x (N, C_in, L) unpadded, W and b in the computation's dtype (b may
-# be None) and L_out; it returns y (N, C_out, L_out), a new array, and its own backward: the
-# path's backward function with what it needs from the forward bound by name. That backward
-# takes W and dy (N, C_out, L_out) and returns dW and dX (N, C_in, L), new arrays.
+# be None), L_out and the layer's Scratch; it returns y (N, C_out, L_out), a new array, and its
+# own backward: the path's backward function with what it needs from the forward bound by name.
+# That backward takes W and dy (N, C_out, L_out) and returns dW and dX (N, C_in, L), new arrays.
 
 Backward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 Block = tuple[int, int, int, int]
@@ -92,12 +93,16 @@ def _samples(flat: np.ndarray, count: int, width: int, period: int) -> np.ndarra
 
 def _blocks(n: int, l_out: int, period: int, column_bytes: int) -> Iterator[Block]:
     """Blocks of whole samples of `period` columns each, or of positions of one sample, whose
-    temporaries, `column_bytes` per column, stay under BLOCK_BYTES."""
+    temporaries, `column_bytes` per column, stay under BLOCK_BYTES. The samples are shared out
+    evenly, the first blocks one larger when they do not divide (16 samples in blocks of at
+    most 3: 3, 3, 3, 3, 2, 2; not 3, 3, 3, 3, 3, 1 whose last products are short and slow)."""
     columns = max(BLOCK_BYTES // column_bytes, 1)
     if period <= columns:
-        per = columns // period
-        for n0 in range(0, n, per):
-            yield n0, min(n, n0 + per), 0, l_out
+        blocks = -(-n // (columns // period))  # the fewest that hold every sample
+        per, larger = divmod(n, blocks) if blocks else (0, 0)
+        for i in range(blocks):
+            n0 = i * per + min(i, larger)
+            yield n0, n0 + per + (i < larger), 0, l_out
     else:
         for i in range(n):
             for t0 in range(0, l_out, columns):
@@ -112,18 +117,21 @@ def _columns(block: Block, period: int) -> tuple[int, int]:
     return used, (n1 - n0) * period if n1 - n0 > 1 else used
 
 
-class _Scratch:
-    """A call's temporaries, reused from block to block (the first block is the largest): memory
-    is allocated, and faulted in by the kernel, once per call rather than once per block."""
+class Scratch:
+    """A layer's temporaries, by name, reused from block to block and from call to call: the
+    memory is allocated, and faulted in by the kernel, once rather than on every call. (Freed
+    on every call, glibc gave a few hundred KiB of them back to the kernel each time, and
+    faulting them in again took half the time of a small float64 layer.)"""
 
-    def __init__(self, dtype: np.dtype):
-        self.dtype, self.buffers = dtype, {}
+    def __init__(self):
+        self.buffers: dict[str, np.ndarray] = {}
 
-    def __call__(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         size = math.prod(shape)
-        if name not in self.buffers:
-            self.buffers[name] = np.empty(size, self.dtype)
-        return self.buffers[name][:size].reshape(shape)
+        buffer = self.buffers.get(name)
+        if buffer is None or buffer.size < size or buffer.dtype != dtype:
+            buffer = self.buffers[name] = np.empty(size, dtype)
+        return buffer[:size].reshape(shape)
 
 
 def _write_out(y: np.ndarray, b: np.ndarray | None, acc: np.ndarray, block: Block, period: int):
@@ -138,13 +146,13 @@ def _write_out(y: np.ndarray, b: np.ndarray | None, acc: np.ndarray, block: Bloc
 
 def _read_in(buffer: np.ndarray, dy: np.ndarray, block: Block, period: int) -> np.ndarray:
     """dy[n0:n1, :, t0:t1] laid out as the block's outputs: (C_out, J) in `buffer`, whose
-    columns between samples, never written, stay zero."""
+    columns between samples ("taps"; "columns" packs them), never written, stay zero."""
     n0, n1, t0, t1 = block
     _samples(buffer, n1 - n0, t1 - t0, period)[...] = dy[n0:n1, :, t0:t1].transpose(1, 0, 2)
     return buffer[:, : _columns(block, period)[0]]
 
 
-def _flat_forward(spec: ConvSpec, x, W, b, l_out: int, *, packed: bool) -> tuple:
+def _flat_forward(spec: ConvSpec, x, W, b, l_out: int, scratch: Scratch, *, packed: bool):
     """y block by block: the path's product fills each block's outputs (C_out, J), columns
     P apart ("taps") or packed L_out apart ("columns"), and they are written into y."""
     phases = pad_phased(spec, x)
@@ -152,18 +160,15 @@ def _flat_forward(spec: ConvSpec, x, W, b, l_out: int, *, packed: bool) -> tuple
     period = l_out if packed else phase
     product = _columns_product if packed else _taps_product
     y = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
-    acc, scratch = None, _Scratch(x.dtype)
     for block in _blocks(n, l_out, period, _block_rows(spec, packed) * x.itemsize):
-        if acc is None:  # the first block is the largest
-            acc = np.empty((spec.out_channels, _columns(block, period)[1]), x.dtype)
-        out = acc[:, : _columns(block, period)[0]]
-        product(spec, W, phases, phase, block, out, scratch=scratch)
+        acc = scratch("outputs", (spec.out_channels, _columns(block, period)[1]), x.dtype)
+        product(spec, W, phases, phase, block, acc[:, : _columns(block, period)[0]], scratch)
         _write_out(y, b, acc, block, period)
-    backward = partial(_flat_backward, spec, phases=phases, length=x.shape[-1], packed=packed)
-    return y, backward
+    bound = {"phases": phases, "length": x.shape[-1], "packed": packed, "scratch": scratch}
+    return y, partial(_flat_backward, spec, **bound)
 
 
-def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool) -> tuple:
+def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool, scratch):
     """dW and dX block by block, each block's dy laid out as its outputs were: `phases`
     (stride, G, C_in/G, N·P + T) as the forward laid them out, `length` the input's L."""
     n, _, l_out = dy.shape
@@ -172,13 +177,15 @@ def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool) 
     product = _columns_product if packed else _taps_product
     dW = np.zeros(spec.weight_shape, dtype=dy.dtype)
     dphases = np.zeros_like(phases)
-    buffer, scratch = None, _Scratch(dy.dtype)
+    buffer = None
     for block in _blocks(n, l_out, period, _block_rows(spec, packed) * dy.itemsize):
-        if buffer is None:  # zeros: the columns between samples are never written
-            buffer = np.zeros((spec.out_channels, _columns(block, period)[1]), dy.dtype)
+        if buffer is None:  # the first block is the largest; one layout for every block, in
+            # the forward's buffer of outputs (whose columns between samples it wrote)
+            buffer = scratch("outputs", (spec.out_channels, _columns(block, period)[1]), dy.dtype)
+            if not packed:  # "taps": the columns between samples, never written, zeros
+                buffer[...] = 0
         d = _read_in(buffer, dy, block, period)
-        product(spec, W, phases, phase, block, d, scratch=scratch, grads=(dW, dphases))
-    del buffer, scratch  # freed before dX is allocated
+        product(spec, W, phases, phase, block, d, scratch, grads=(dW, dphases))
     return dW, fold_phased(spec, dphases, n, length)
 
 
@@ -190,7 +197,7 @@ def _block_rows(spec: ConvSpec, packed: bool) -> int:
     return spec.out_channels + max(spec.in_channels, spec.out_channels)
 
 
-def _taps_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, grads=None):
+def _taps_product(spec: ConvSpec, W, phases, phase, block, out, scratch, grads=None):
     """Forward: out = Σ_k W[:, :, k] @ x_k, x_k the block's columns of phase r_k from
     shift_k on. Backward (grads = (dW, dphases), out = the block's dy):
     dW[:, :, k] += dy @ x_kᵀ and dx_k += W[:, :, k]ᵀ @ dy, on the same columns."""
@@ -198,7 +205,7 @@ def _taps_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, grad
     start, used = block[0] * phase + block[2], out.shape[-1]
     out = out.reshape(groups, out_g, used)
     W_taps = np.moveaxis(W.reshape(groups, out_g, in_g, spec.kernel_size), -1, 0).copy()
-    product = scratch("product", (groups, in_g if grads else out_g, used))
+    product = scratch("product", (groups, in_g if grads else out_g, used), out.dtype)
     for k in range(spec.kernel_size):
         shift, r = divmod(k * spec.dilation, spec.stride)
         x_k = phases[r, ..., start + shift : start + shift + used]
@@ -213,7 +220,7 @@ def _taps_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, grad
             dx_k += np.matmul(np.swapaxes(W_taps[k], 1, 2), out, out=product)
 
 
-def _columns_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, grads=None):
+def _columns_product(spec: ConvSpec, W, phases, phase, block, out, scratch, grads=None):
     """Forward: out = W_g @ columns, columns (G, C_in/G · K, J) the block's windows copied
     from the phases (im2col). Backward (out = the block's dy): dW += dy @ columnsᵀ and
     dcolumns = W_gᵀ @ dy, added back onto the phases tap by tap."""
@@ -221,7 +228,7 @@ def _columns_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, g
     groups, in_g, kernel = spec.groups, spec.in_per_group, spec.kernel_size
     start, count, width = n0 * phase + t0, n1 - n0, t1 - t0
     taps = [divmod(k * spec.dilation, spec.stride) for k in range(kernel)]
-    cols = scratch("columns", (groups, in_g, kernel, count, width))
+    cols = scratch("columns", (groups, in_g, kernel, count, width), out.dtype)
     for k, (shift, r) in enumerate(taps):
         cols[:, :, k] = _samples(phases[r, ..., start + shift :], count, width, phase)
     cols = cols.reshape(groups, in_g * kernel, count * width)
@@ -234,19 +241,19 @@ def _columns_product(spec: ConvSpec, W, phases, phase, block, out, *, scratch, g
     # As dWᵀ = columns @ dyᵀ: the C_in/G · K rows lead, which BLAS splits across threads better
     # (float64 0.42 ms against 0.57 for 16 outputs, 16 · 7 rows, 8192 columns).
     dW.reshape(W_g.shape)[...] += np.swapaxes(cols @ np.swapaxes(out, 1, 2), 1, 2)
-    dcols = scratch("dcolumns", (groups, in_g * kernel, count * width))
+    dcols = scratch("dcolumns", (groups, in_g * kernel, count * width), out.dtype)
     np.matmul(np.swapaxes(W_g, 1, 2), out, out=dcols)
     dcols = dcols.reshape(groups, in_g, kernel, count, width)
     for k, (shift, r) in enumerate(taps):
         _samples(dphases[r, ..., start + shift :], count, width, phase)[...] += dcols[:, :, k]
 
 
-def _taps_forward(spec: ConvSpec, x, W, b, l_out: int) -> tuple[np.ndarray, Backward]:
-    return _flat_forward(spec, x, W, b, l_out, packed=False)
+def _taps_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.ndarray, Backward]:
+    return _flat_forward(spec, x, W, b, l_out, scratch, packed=False)
 
 
-def _columns_forward(spec: ConvSpec, x, W, b, l_out: int) -> tuple[np.ndarray, Backward]:
-    return _flat_forward(spec, x, W, b, l_out, packed=True)
+def _columns_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.ndarray, Backward]:
+    return _flat_forward(spec, x, W, b, l_out, scratch, packed=True)
 
 
 class _Blocks(NamedTuple):
@@ -288,8 +295,9 @@ def _band_indices(spec: ConvSpec, blocks: _Blocks) -> tuple[np.ndarray, np.ndarr
     return t * spec.stride + k * spec.dilation, np.broadcast_to(t, (spec.kernel_size, blocks.size))
 
 
-def _banded_forward(spec: ConvSpec, x, W, b, l_out: int) -> tuple[np.ndarray, Backward]:
-    """y blocks = segments (G, N·nb, C_in/G · S) @ band (G, C_in/G · S, C_out/G · B)."""
+def _banded_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.ndarray, Backward]:
+    """y blocks = segments (G, N·nb, C_in/G · S) @ band (G, C_in/G · S, C_out/G · B); its
+    temporaries are its own (`scratch` unused)."""
     xp = pad(x, *spec.pads, spec.padding_mode)
     n, _, padded = xp.shape
     groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
@@ -365,4 +373,5 @@ def _banded_backward(
 
 
 PATHS = {TAPS: _taps_forward, COLUMNS: _columns_forward, BANDED: _banded_forward}
-"""Each path's forward: (spec, x, W, b, L_out) -> (y, its backward (W, dy) -> (dW, dX))."""
+"""Each path's forward: (spec, x, W, b, L_out, scratch) -> (y, its backward (W, dy) -> (dW, dX)),
+`scratch` the layer's `Scratch`, which both use for their temporaries."""
