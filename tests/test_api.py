@@ -99,8 +99,9 @@ def test_my_layer(case):
 
 def run_suite(pytester, module, name):
     suite = SUITE.format(layers=str(LAYERS), module=module, name=name)
-    pytester.makepyfile(test_layer=textwrap.dedent(suite))
-    return pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    # in this process; a name of its own, since tests/test_layer.py is imported here already
+    pytester.makepyfile(test_users_layer=textwrap.dedent(suite))
+    return pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
 
 
 def test_a_pytest_suite_over_a_config_passes_on_a_correct_layer(pytester):
