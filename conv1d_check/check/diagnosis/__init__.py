@@ -41,7 +41,7 @@ def diagnose(evidence: Evidence, failed: list[str]) -> list[Finding]:
             findings += shape_clue(evidence, name, actual.shape)
             continue
         if not table:
-            table.extend(alternatives(evidence))  # once per case, for every tensor
+            table.extend(alternatives(evidence, set(failed)))  # once per case
         findings += _tensor(evidence, name, table)
     return findings
 

@@ -1,8 +1,8 @@
 """Likely bugs, as truths: what y, dX, dW and db would be if the layer had the bug.
 
-Each is computed once per failed case (a torch call in float64 on changed inputs, or a few
-lines of numpy), and confirmed for a tensor only when the layer's tensor matches it and the
-bug changes that tensor at all (`Evidence.explains`).
+Each is computed once per failed case, where it changes a tensor that failed (a torch call in
+float64 on changed inputs, or a few lines of numpy), and confirmed for a tensor only when the
+layer's tensor matches it and the bug changes that tensor at all (`Evidence.explains`).
 """
 
 from __future__ import annotations
@@ -41,15 +41,16 @@ NUMPY_MODES = {
 }
 
 
-def alternatives(evidence: Evidence) -> list[Alternative]:
-    """The likely bugs of this case, most specific first."""
+def alternatives(evidence: Evidence, failed: set[str]) -> list[Alternative]:
+    """The likely bugs of this case, most specific first; those that change only tensors
+    outside `failed` (which then cannot explain anything) are not computed."""
     found = _own_weights(evidence)
     inputs = evidence.inputs64
     W = inputs["W"]
     flipped = evidence.truth_with(W=W[..., ::-1].copy())
     flipped["dW"] = flipped["dW"][..., ::-1]
     found.append(Alternative(Kind.FLIPPED_KERNEL, flipped))
-    if evidence.case.stride > 1:
+    if evidence.case.stride > 1 and failed & {"dX", "dW"}:
         found.append(
             Alternative(
                 Kind.STRIDE_IGNORED,
@@ -65,7 +66,8 @@ def alternatives(evidence: Evidence) -> list[Alternative]:
         found.append(
             Alternative(Kind.BIAS_MISSING, {"y": evidence.truth["y"] - inputs["b"][:, None]})
         )
-    found += _overwrites(evidence.case.spec, inputs)
+    if "dX" in failed:
+        found += _overwrites(evidence.case.spec, inputs)
     found += _padding_modes(evidence.case.spec, inputs)
     return found
 
