@@ -10,6 +10,17 @@ from conv1d_check import Conv1D
 from conv1d_check.check import torch_side as torch_ref
 from conv1d_check.check.tolerance import Tolerance, compare, term_counts
 from conv1d_check.nn.spec import ConvSpec
+from conv1d_check.usercode.environment import ONE_THREAD
+
+
+def pytest_configure(config):
+    """The test processes (four on this 2-core machine: pyproject's addopts), and every process
+    they start, compute on one thread each: the tests check results, not speed, and BLAS's and
+    OpenMP's idle threads spin on the cores the other processes need (the suite: 155 s on one
+    thread each, 205 s on the default two). Runs before xdist starts its processes, which
+    inherit the variables; one already set is kept."""
+    for name, value in ONE_THREAD.items():
+        os.environ.setdefault(name, value)
 
 
 def make_layer(spec: ConvSpec, dtype=np.float64, seed: int = 0) -> Conv1D:
