@@ -31,6 +31,7 @@ Under every rule, NaN and inf in the layer's output fail.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -97,6 +98,16 @@ class Sums:
     root_sum_squares: np.ndarray
     terms: int
 
+    @cached_property
+    def magnitude(self) -> np.ndarray:
+        """|s|, computed once for the bounds of both roundoffs."""
+        return np.abs(self.value)
+
+    @cached_property
+    def scale(self) -> np.ndarray:
+        """max(|s|, ‖t‖₂), what the probable bound is proportional to."""
+        return np.maximum(self.magnitude, self.root_sum_squares)
+
 
 @dataclass(frozen=True)
 class Allowance:
@@ -120,7 +131,7 @@ def underflow(sums: Sums, dtype: np.dtype | str) -> np.ndarray:
     lose, η = u·tiny absolutely each (0 where Σ|t| = 0: nothing was summed there)."""
     info = np.finfo(dtype)
     eta = float(info.smallest_normal) * float(info.eps) / 2
-    return np.where(np.asarray(sums.abs_sum) > 0, sums.terms * eta, 0.0)
+    return (np.asarray(sums.abs_sum) > 0) * (sums.terms * eta)
 
 
 def varied(sums: Sums, u: float) -> np.ndarray:
@@ -130,7 +141,7 @@ def varied(sums: Sums, u: float) -> np.ndarray:
     overflows it is truly the larger). A boolean array of the tensor's shape."""
     n = sums.terms
     c = SPREAD * n * u
-    return np.sqrt(n / (1 + c * c)) * sums.root_sum_squares >= np.abs(sums.value)
+    return np.sqrt(n / (1 + c * c)) * sums.root_sum_squares >= sums.magnitude
 
 
 def rounding_bounds(sums: Sums, u: float) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +153,7 @@ def rounding_bounds(sums: Sums, u: float) -> tuple[np.ndarray, np.ndarray]:
 
 def probable_bound(sums: Sums, u: float) -> np.ndarray:
     """λ·√n·u·max(|s|, ‖t‖₂) of each element."""
-    scale = np.maximum(np.abs(sums.value), sums.root_sum_squares)
-    return CONFIDENCE * np.sqrt(sums.terms) * u * scale
+    return CONFIDENCE * np.sqrt(sums.terms) * u * sums.scale
 
 
 @dataclass(frozen=True)
@@ -212,14 +222,18 @@ def compare(actual: np.ndarray, expected: np.ndarray, allowance: Allowance) -> T
     if np.size(expected) == 0:
         return TensorError(0.0, 0.0, 0.0, 0, 0, ())
     allowed = np.broadcast_to(allowance.allowed, np.shape(expected))
-    allowed = np.where(np.isfinite(allowed), allowed, 0.0)  # an infinite one allows nothing
+    if not np.isfinite(allowed).all():
+        allowed = np.where(np.isfinite(allowed), allowed, 0.0)  # an infinite one allows nothing
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         diff = np.abs(np.asarray(actual, dtype=np.float64) - expected)
-        bad = ~np.isfinite(diff) | ~(diff <= allowed)
-        diff = np.where(np.isnan(diff), np.inf, diff)
-        ratio = np.where(diff == 0, 0.0, diff / allowed)  # x / 0 is inf: nothing was allowed
-        ratio = np.where(bad & ~(ratio > 1), np.inf, ratio)
-        rel = np.where(expected != 0, diff / np.abs(expected), 0.0)
+        bad = ~(diff <= allowed)  # NaN and inf too: the allowance is finite
+        diff[np.isnan(diff)] = np.inf
+        ratio = diff / allowed  # x / 0 is inf: nothing was allowed
+        ratio[diff == 0] = 0.0
+        ratio[bad & ~(ratio > 1)] = np.inf
+        rel = np.abs(np.asarray(expected, dtype=np.float64))
+        np.divide(diff, rel, out=rel)
+        rel[expected == 0] = 0.0
     worst = np.unravel_index(np.argmax(ratio), diff.shape)
     unexplained = 0
     if allowance.worst_case is not None:

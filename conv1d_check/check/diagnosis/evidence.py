@@ -29,6 +29,9 @@ class Evidence:
     outputs: Tensors  # the layer's y, dX, dW, db
     oracle: Truth
     initial: Tensors = field(default_factory=dict)
+    _allowed: dict[tuple[str, np.dtype], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def truth(self) -> Tensors:
@@ -44,9 +47,14 @@ class Evidence:
 
     def allowed(self, name: str, dtype: str | np.dtype | None = None) -> np.ndarray:
         """The allowance of `name`'s elements, for a layer computing in the case's dtype or
-        another."""
-        sums = self.oracle.sums(name, self.counts[name])
-        return Tolerance().allowance(sums, dtype or self.case.dtype).allowed
+        another: computed once (read-only), as every clue asks for it."""
+        key = (name, np.dtype(dtype or self.case.dtype))
+        if key not in self._allowed:
+            sums = self.oracle.sums(name, self.counts[name])
+            allowed = Tolerance().allowance(sums, key[1]).allowed
+            allowed.setflags(write=False)
+            self._allowed[key] = allowed
+        return self._allowed[key]
 
     def wrong(self, name: str) -> np.ndarray:
         """Where the layer's `name` is beyond its allowance (NaN included): a boolean mask."""
