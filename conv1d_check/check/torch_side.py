@@ -92,11 +92,15 @@ def conv1d(
         if b is not None:
             layer.bias.copy_(torch.from_numpy(b))
     xt = torch.from_numpy(x).to(device).requires_grad_()
+    dyt = torch.from_numpy(dy).to(device)
     with _tf32(tf32), warnings.catch_warnings():
         # torch's note that 'same' with an even kernel copies the input: speed, not results
         warnings.filterwarnings("ignore", message="Using padding='same'")
         yt = layer(xt)
-        yt.backward(torch.from_numpy(dy).to(device))
+        # The backward of Σ y·dy hands y exactly dy (1·dy, element by element), as
+        # yt.backward(dyt) would; a scalar's backward skips the shape check for which torch
+        # imports sympy, 0.6 s of CPU in every process that checks a case.
+        (yt * dyt).sum().backward()
     out = {"y": yt.detach(), "dX": xt.grad, "dW": layer.weight.grad}
     if b is not None:
         out["db"] = layer.bias.grad
