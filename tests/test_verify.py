@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from strategies import cases
 
 from conv1d_check import Case, InvalidParameter, assert_matches_torch, check
-from conv1d_check.check import verify
+from conv1d_check.check import torch_side, verify
 from conv1d_check.check.tensors import make_tensors
 from conv1d_check.usercode.builtin import run_builtin
 
@@ -145,3 +145,34 @@ def test_torch_drift_is_reported_beside_the_verdict():
     assert result.torch_errors["y"].max_abs > 0
     assert any("torch itself is outside the bound" in note for note in result.diagnosis)
     assert not any("TF32" in note for note in result.diagnosis)  # a CPU run: no GPU to blame
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "circular", "replicate"])
+def test_the_torch_side_gives_what_backward_of_dy_gives_bit_for_bit(padding_mode, dtype):
+    """torch_side backpropagates Σ y·dy (no sympy import); y.backward(dy) is the reference."""
+    import torch
+
+    case = Case(
+        in_channels=4,
+        out_channels=6,
+        kernel_size=3,
+        stride=2,
+        padding=2,
+        padding_mode=padding_mode,
+        dtype=dtype,
+        batch=3,
+        length=25,
+    )
+    t = make_tensors(case)
+    layer = torch.nn.Conv1d(*case.spec.arguments(), dtype=getattr(torch, dtype))
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(t["W"]))
+        layer.bias.copy_(torch.from_numpy(t["b"]))
+    x = torch.from_numpy(t["x"]).requires_grad_()
+    y = layer(x)
+    y.backward(torch.from_numpy(t["dy"]))
+    expected = {"y": y.detach(), "dX": x.grad, "dW": layer.weight.grad, "db": layer.bias.grad}
+    got = torch_side.conv1d(case.spec, t["x"], t["W"], t["b"], t["dy"])
+    for name, tensor in expected.items():
+        np.testing.assert_array_equal(got[name], tensor.numpy(), err_msg=name)
