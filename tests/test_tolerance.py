@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases
 
+from conv1d_check.check import tolerance
 from conv1d_check.check.tolerance import (
     CONFIDENCE,
     EXPLICIT,
@@ -239,3 +240,34 @@ def test_products_below_the_normal_range_add_their_absolute_error_where_terms_ar
     assert eta == 2.0**-150
     assert underflow(sums, "float32")[0] == 10 * eta and underflow(sums, "float32")[1] == 0
     assert Tolerance().allowance(sums, "float32").allowed[1] == 0  # no terms: exactly 0
+
+
+def test_past_n_u_of_one_an_element_summing_only_zeros_is_allowed_nothing_and_explained():
+    """γ_n is infinite at n·u ≥ 1 (2²⁴ terms in float32), yet a sum of zeros is exact in any
+    order: no inf·0 (a warning, an error in this suite) and an exact 0 is no unexplained one."""
+    sums = Sums(np.array([0.0, 1.0]), np.array([0.0, 2.0]), np.array([0.0, 1.0]), 2**25)
+    got = Tolerance().allowance(sums, "float32")
+    assert got.worst_case[0] == 0 and got.worst_case[1] == np.inf
+    error = compare(np.array([0.0, 1.0]), sums.value, got)
+    assert error.passed and error.unexplained == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("terms", [3, 10**6, 2**25])
+def test_the_allowance_by_blocks_is_the_whole_tensors_element_for_element(
+    monkeypatch, dtype, terms
+):
+    """Blocks of 7 elements over a (3, 5, 11) tensor, read through a transposed view, with
+    zeros, constant terms (no spread) and cancelling ones among its elements."""
+    rng = np.random.default_rng(5)
+    value = rng.standard_normal((3, 11, 5)).transpose(0, 2, 1)
+    abs_sum = np.abs(value) + rng.exponential(size=value.shape)
+    root_sum_squares = np.abs(rng.standard_normal(value.shape))
+    value[0, 0], abs_sum[0, 0], root_sum_squares[0, 0] = 0.0, 0.0, 0.0  # nothing summed
+    value[1, 1], abs_sum[1, 1], root_sum_squares[1, 1] = 100.0, 100.0, 10.0  # no spread
+    sums = Sums(value, abs_sum, root_sum_squares, terms)
+    whole = Tolerance().allowance(sums, dtype)
+    monkeypatch.setattr(tolerance, "BLOCK", 7)
+    blocks = Tolerance().allowance(sums, dtype)
+    for field in ("allowed", "worst_case", "stalled"):
+        np.testing.assert_array_equal(getattr(blocks, field), getattr(whole, field), field)

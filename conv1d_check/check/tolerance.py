@@ -51,6 +51,9 @@ CONFIDENCE = 12.0
 # times it), where the partial sums' ulp outgrows the terms' spread.
 SPREAD = 8.0
 WORST_CASE, PROBABLE, EXPLICIT = "worst case", "√n·u", "atol/rtol"
+# Elements per block of the allowance (512 KiB of float64 an array): a block's temporaries
+# stay in the cache, and the allocator hands their memory to the next block.
+BLOCK = 1 << 16
 
 
 def unit_roundoff(dtype: np.dtype | type | str) -> float:
@@ -147,8 +150,17 @@ def varied(sums: Sums, u: float) -> np.ndarray:
 def rounding_bounds(sums: Sums, u: float) -> tuple[np.ndarray, np.ndarray]:
     """(the smaller of the two bounds, the worst-case bound) of each element, for roundoff u;
     the worst case alone where the terms hardly vary (`varied`)."""
-    worst = gamma(sums.terms, u) * sums.abs_sum
+    worst = worst_case_bound(sums, u)
     return np.where(varied(sums, u), np.minimum(worst, probable_bound(sums, u)), worst), worst
+
+
+def worst_case_bound(sums: Sums, u: float) -> np.ndarray:
+    """γ_n(u)·Σ|t| of each element; 0 where nothing is summed (Σ|t| = 0), also where γ_n is
+    infinite (n·u ≥ 1): a sum of zeros is exact in any order."""
+    factor = gamma(sums.terms, u)
+    if np.isinf(factor):
+        return np.where(np.asarray(sums.abs_sum) > 0, np.inf, 0.0)
+    return factor * sums.abs_sum
 
 
 def probable_bound(sums: Sums, u: float) -> np.ndarray:
@@ -172,22 +184,44 @@ class Tolerance:
         return self.atol is not None
 
     def allowance(self, sums: Sums, dtype: np.dtype | str) -> Allowance:
-        """Each element's allowed error for a layer computing in `dtype`."""
+        """Each element's allowed error for a layer computing in `dtype`, computed BLOCK
+        elements at a time: a whole tensor's temporaries would each take fresh memory (17 M
+        elements: 1.3 s a tensor, against 0.3 s by blocks)."""
         if self.explicit:
             return Allowance(self.atol + self.rtol * np.abs(sums.value), None)
-        u = unit_roundoff(dtype)
-        ours, worst = rounding_bounds(sums, u)
-        oracle, oracle_worst = rounding_bounds(sums, U64)
-        took_worst = ours >= worst
-        oracle = np.where(took_worst, oracle_worst, oracle)  # the bound ours took
-        small = underflow(sums, dtype) + underflow(sums, np.float64)
-        stalled = took_worst & (probable_bound(sums, u) < worst) & (sums.value != 0)
-        return Allowance(ours + oracle + small, worst + oracle_worst + small, stalled)
+        value, abs_sum, root_sum_squares = np.broadcast_arrays(
+            sums.value, sums.abs_sum, sums.root_sum_squares
+        )
+        if value.size <= BLOCK:
+            return _rounding_allowance(sums, dtype)
+        allowed, worst_case = np.empty(value.size), np.empty(value.size)
+        stalled = np.empty(value.size, dtype=bool)
+        flat = [np.ravel(a) for a in (value, abs_sum, root_sum_squares)]
+        for start in range(0, value.size, BLOCK):
+            block = slice(start, start + BLOCK)
+            part = _rounding_allowance(Sums(*(a[block] for a in flat), sums.terms), dtype)
+            allowed[block], worst_case[block] = part.allowed, part.worst_case
+            stalled[block] = part.stalled
+        shape = value.shape
+        return Allowance(allowed.reshape(shape), worst_case.reshape(shape), stalled.reshape(shape))
 
     def describe(self) -> str:
         if self.explicit:
             return f"|a - r| <= {self.atol:g} + {self.rtol:g}·|r|"
         return f"|a - r| <= min(γ_n(u)·Σ|t|, {CONFIDENCE:g}·√n·u·max(|r|, ‖t‖₂)) + float64's own"
+
+
+def _rounding_allowance(sums: Sums, dtype: np.dtype | str) -> Allowance:
+    """The default rule's allowance: the smaller bound for the layer's roundoff, plus the
+    oracle's own rounding under the bound ours took, plus what underflow may lose."""
+    u = unit_roundoff(dtype)
+    ours, worst = rounding_bounds(sums, u)
+    oracle, oracle_worst = rounding_bounds(sums, U64)
+    took_worst = ours >= worst
+    oracle = np.where(took_worst, oracle_worst, oracle)  # the bound ours took
+    small = underflow(sums, dtype) + underflow(sums, np.float64)
+    stalled = took_worst & (probable_bound(sums, u) < worst) & (sums.value != 0)
+    return Allowance(ours + oracle + small, worst + oracle_worst + small, stalled)
 
 
 @dataclass(frozen=True)
