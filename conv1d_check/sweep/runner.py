@@ -40,6 +40,9 @@ from .results_file import ResultsFile
 # A sweep's estimated seconds of work below which workers do not pay: about what starting them
 # (an interpreter and torch's import each, side by side) costs beyond what one job pays anyway.
 WORTH_WORKERS = 1.5
+# How long a sweep's workers wait for each other to start (a worker imports torch: seconds on a
+# busy machine) before the pool is given up as broken.
+START_SECONDS = 300.0
 # Estimated seconds of one case: the tool's own work (three oracle runs and torch's, the
 # comparison) plus the elements of x and y at the built-in layer's pace; a user layer's
 # process adds its round trip. Measured with benchmarks/sweep_bench.py on this kind of machine.
@@ -161,11 +164,12 @@ def run_cases(cases: list[Case], jobs: int = 1) -> Iterator[tuple[int, CaseResul
     context = _context()
     _tracker_of_its_own()
     stop = context.Event()
+    count = min(jobs, len(cases))
     pool = ProcessPoolExecutor(
-        min(jobs, len(cases)),
+        count,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(os.getpid(), stop),
+        initargs=(os.getpid(), stop, context.Barrier(count)),
     )
     try:
         futures = [pool.submit(_run_in_worker, case) for case in cases]
@@ -221,9 +225,11 @@ def _tracker_of_its_own() -> None:
     tracker._fd, tracker._pid = write, _tracker[-1].pid
 
 
-def _start_worker(parent: int, stop: threading.Event) -> None:
+def _start_worker(parent: int, stop: threading.Event, started: threading.Barrier) -> None:
     """In each worker: Ctrl-C is the parent's business; one thread; an end when the parent
-    sets `stop`, or is gone."""
+    sets `stop`, or is gone; and no case before every worker has started, so that all take
+    part (the worker that imported torch first took every case of a quick sweep). The pool
+    starts its workers as the cases are submitted, all at once, so all of them come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
     from threadpoolctl import threadpool_limits
@@ -231,6 +237,7 @@ def _start_worker(parent: int, stop: threading.Event) -> None:
     torch.set_num_threads(1)  # for the worker's whole life, as `one_thread` does
     threadpool_limits(limits=1)
     threading.Thread(target=_watch, args=(parent, stop), daemon=True).start()
+    started.wait(START_SECONDS)
 
 
 def _watch(parent: int, stop: threading.Event) -> None:
