@@ -124,6 +124,7 @@ def test_a_layer_that_forks_a_helper_and_exits_is_reported_at_once():
 def test_a_flood_of_output_is_capped_and_the_tool_stays_small():
     import resource
 
+    check()  # torch and the tool loaded first: their memory is not the flood's
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = check(impl=f"{REDTEAM / 'floods.py'}:Conv1D", timeout=3)
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB

@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -193,36 +192,29 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-_tracker: list[subprocess.Popen] = []  # kept, so that it is never collected while it runs
-
-
 def _tracker_of_its_own() -> None:
     """Start multiprocessing's resource tracker in a session of its own, before the pool needs
     one. It unlinks the pool's named semaphores (/dev/shm/sem.mp-*) once every process of the
     run is gone; started as multiprocessing starts it, a SIGKILL of the tool's process group (a
     CI timeout) killed it too, and they stayed for good. It reads a pipe that the tool and the
-    pool's workers hold, and ends at its end. (multiprocessing has no public way to set where
-    its tracker runs: `_fd` and `_pid` are what `ensure_running` itself sets.)"""
+    pool's workers hold, and ends at its end. Spawned as multiprocessing spawns it, by pid: a
+    Popen object would warn at exit that it still runs, which it must. (multiprocessing has no
+    public way to set where its tracker runs: `_fd` and `_pid` are what `ensure_running` sets.)"""
     tracker = resource_tracker._resource_tracker
     if tracker._fd is not None:
         return
     read, write = os.pipe()
-    _tracker.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                f"from multiprocessing.resource_tracker import main; main({read})",
-            ],
-            pass_fds=[read],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # its warning of leaked semaphores after a kill
-            start_new_session=True,
-        )
+    os.set_inheritable(read, True)
+    quiet = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    pid = os.posix_spawn(  # stderr too: its warning of leaked semaphores after a kill
+        sys.executable,
+        [sys.executable, "-c", f"from multiprocessing.resource_tracker import main; main({read})"],
+        os.environ,
+        file_actions=quiet,
+        setsid=True,
     )
     os.close(read)
-    tracker._fd, tracker._pid = write, _tracker[-1].pid
+    tracker._fd, tracker._pid = write, pid
 
 
 def _start_worker(parent: int, stop: threading.Event, started: threading.Barrier) -> None:
