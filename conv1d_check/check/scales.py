@@ -17,7 +17,7 @@ import numpy as np
 
 from . import torch_side
 from .case import Case
-from .tolerance import Allowance, Sums, underflow, unit_roundoff
+from .tolerance import Allowance, Sums, underflow_loss, unit_roundoff
 
 # Say that underflow was allowed for where it is this share of an element's allowance or more.
 UNDERFLOW_NOTE_SHARE = 0.01
@@ -44,10 +44,10 @@ def beyond_range(case: Case, tensors: dict[str, np.ndarray]) -> str | None:
 
 def underflow_note(name: str, sums: Sums, dtype: str, allowance: Allowance) -> str | None:
     """A sentence when products below `dtype`'s normal range weigh in `name`'s allowance."""
-    small = underflow(sums, dtype)
     allowed = allowance.allowed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = float(np.max(np.where(allowed > 0, small / allowed, 0.0), initial=0.0))
+    summed = (np.asarray(sums.abs_sum) > 0) & (allowed > 0)  # where `underflow` adds to it
+    # the largest n·η / allowed is at the smallest such allowance (division is monotone)
+    share = underflow_loss(sums.terms, dtype) / float(np.min(allowed, where=summed, initial=np.inf))
     if share < UNDERFLOW_NOTE_SHARE:
         return None
     tiny = float(np.finfo(dtype).smallest_normal)

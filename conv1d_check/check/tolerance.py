@@ -130,11 +130,16 @@ class Allowance:
 
 
 def underflow(sums: Sums, dtype: np.dtype | str) -> np.ndarray:
-    """n·η for every element that sums terms: what products below `dtype`'s normal range may
-    lose, η = u·tiny absolutely each (0 where Σ|t| = 0: nothing was summed there)."""
+    """n·η for every element that sums terms (`underflow_loss`), 0 where Σ|t| = 0: nothing was
+    summed there."""
+    return (np.asarray(sums.abs_sum) > 0) * underflow_loss(sums.terms, dtype)
+
+
+def underflow_loss(terms: int, dtype: np.dtype | str) -> float:
+    """n·η: what `terms` products below `dtype`'s normal range may lose, η = u·tiny each."""
     info = np.finfo(dtype)
     eta = float(info.smallest_normal) * float(info.eps) / 2
-    return (np.asarray(sums.abs_sum) > 0) * (sums.terms * eta)
+    return terms * eta
 
 
 def varied(sums: Sums, u: float) -> np.ndarray:
