@@ -1,6 +1,7 @@
 """The error metrics and the pass rule, against values worked out by hand, against torch, and
 against sums accumulated as correct layers accumulate them."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -271,3 +272,23 @@ def test_the_allowance_by_blocks_is_the_whole_tensors_element_for_element(
     blocks = Tolerance().allowance(sums, dtype)
     for field in ("allowed", "worst_case", "stalled"):
         np.testing.assert_array_equal(getattr(blocks, field), getattr(whole, field), field)
+
+
+def test_compare_by_blocks_finds_what_the_whole_tensor_gives(monkeypatch):
+    """Blocks of 3 over 11 elements: the counts add up, and the worst element is the first of
+    two equal ones (as argmax over the whole), whichever block holds it."""
+    expected = np.array([1.0, 2.0, 0.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0])
+    actual = expected + np.array([0, 0.5, 0, 0, 3.0, 0, 0, 3.0, np.nan, 0, 0.1])
+    allowed = np.full(11, 1.0)
+    allowed[8] = np.inf  # allows nothing: NaN there mismatches under every rule anyway
+    allowance = Allowance(allowed, np.full(11, 2.0))
+    whole = compare(actual, expected, allowance)
+    monkeypatch.setattr(tolerance, "BLOCK", 3)
+    blocks = compare(actual, expected, allowance)
+    np.testing.assert_equal(dataclasses.astuple(blocks), dataclasses.astuple(whole))  # NaN too
+    assert (whole.mismatched, whole.unexplained) == (3, 3)  # 3.0, 3.0 and NaN
+    assert whole.worst_index == (8,) and whole.share == np.inf and whole.allowed == 0.0
+    actual[8] = expected[8]  # now 3.0 at 4 and 7 share the worst: the first is named
+    assert compare(actual, expected, allowance).worst_index == (4,)
+    monkeypatch.setattr(tolerance, "BLOCK", 1 << 16)
+    assert compare(actual, expected, allowance).worst_index == (4,)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -257,10 +258,57 @@ class TensorError:
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, allowance: Allowance) -> TensorError:
-    """Element-wise |actual − expected| against the allowance; NaN and inf always mismatch."""
-    if np.size(expected) == 0:
+    """Element-wise |actual − expected| against the allowance; NaN and inf always mismatch.
+    Computed BLOCK elements at a time, as the allowance is."""
+    size = np.size(expected)
+    if size == 0:
         return TensorError(0.0, 0.0, 0.0, 0, 0, ())
-    allowed = np.broadcast_to(allowance.allowed, np.shape(expected))
+    shape = np.shape(expected)
+    given = [actual, expected, allowance.allowed]
+    if allowance.worst_case is not None:
+        given.append(allowance.worst_case)
+    flat = [np.ravel(np.broadcast_to(a, shape)) for a in given]
+    blocks = [
+        _compare_block(start, *(a[start : start + BLOCK] for a in flat))
+        for start in range(0, size, BLOCK)
+    ]
+    worst = max(blocks, key=lambda block: block.share)  # the first of equals, as argmax
+    index = np.unravel_index(worst.at, shape)
+    return TensorError(
+        max_abs=float(np.max([block.max_abs for block in blocks])),
+        max_rel=float(np.max([block.max_rel for block in blocks])),  # NaN (inf/inf) stays
+        allowed=worst.allowed,
+        mismatched=sum(block.mismatched for block in blocks),
+        total=size,
+        worst_index=tuple(int(i) for i in index),
+        worst_actual=float(flat[0][worst.at]),
+        worst_expected=float(flat[1][worst.at]),
+        share=worst.share,
+        rule=allowance.rule_at(index),
+        unexplained=sum(block.unexplained for block in blocks),
+    )
+
+
+class _Block(NamedTuple):
+    """One block's part of a TensorError; `at` is the flat index of its worst element."""
+
+    max_abs: float
+    max_rel: float
+    mismatched: int
+    unexplained: int
+    share: float
+    at: int
+    allowed: float
+
+
+def _compare_block(
+    start: int,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    allowed: np.ndarray,
+    worst_case: np.ndarray | None = None,
+) -> _Block:
+    """compare() on the flat block of elements from `start` on."""
     if not np.isfinite(allowed).all():
         allowed = np.where(np.isfinite(allowed), allowed, 0.0)  # an infinite one allows nothing
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -273,21 +321,17 @@ def compare(actual: np.ndarray, expected: np.ndarray, allowance: Allowance) -> T
         rel = np.abs(np.asarray(expected, dtype=np.float64))
         np.divide(diff, rel, out=rel)
         rel[expected == 0] = 0.0
-    worst = np.unravel_index(np.argmax(ratio), diff.shape)
+    at = int(np.argmax(ratio))
     unexplained = 0
-    if allowance.worst_case is not None:
-        beyond = ~np.isfinite(diff) | ~(diff <= allowance.worst_case)  # NaN: no order explains
+    if worst_case is not None:
+        beyond = ~np.isfinite(diff) | ~(diff <= worst_case)  # NaN: no order explains
         unexplained = int(np.count_nonzero(beyond))
-    return TensorError(
-        max_abs=float(diff.max()),
-        max_rel=float(rel.max()),
-        allowed=float(allowed[worst]),
-        mismatched=int(np.count_nonzero(bad)),
-        total=diff.size,
-        worst_index=tuple(int(i) for i in worst),
-        worst_actual=float(np.asarray(actual)[worst]),
-        worst_expected=float(expected[worst]),
-        share=float(ratio[worst]),
-        rule=allowance.rule_at(worst),
-        unexplained=unexplained,
+    return _Block(
+        float(diff.max()),
+        float(rel.max()),
+        int(np.count_nonzero(bad)),
+        unexplained,
+        float(ratio[at]),
+        start + at,
+        float(allowed[at]),
     )
