@@ -15,7 +15,8 @@ gradient onto the phases' gradient.
 - "taps": per tap, one product W[:, :, k] @ (the block's columns of x shifted by shift_k),
   summed: no copy of the windows, a few wasted columns between samples (t ≥ L_out).
 - "columns": im2col per block, the K shifted copies stacked into one (C_in/G · K)-deep matrix
-  and one product, outputs packed: for layers that fan out, or many wasted columns.
+  and one product (the bias in it, against a row of ones), outputs packed: for layers that
+  fan out, or many wasted columns.
 - "banded": blocks of B outputs as one product with a band matrix built from W:
   for depthwise-like layers, whose per-tap products would be elementwise passes.
 """
