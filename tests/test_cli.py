@@ -16,6 +16,7 @@ from conv1d_check.cli import app, main
 
 runner = CliRunner()
 SCRIPT = Path(sys.executable).with_name("conv1d-check")
+LAYERS = Path(__file__).parent / "layers"
 
 
 def invoke(*args: str):
@@ -171,3 +172,19 @@ def test_the_installed_console_script_reports_bad_usage_on_one_line():
     done = subprocess.run([str(SCRIPT), "--padding", "same"], capture_output=True, text=True)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("Error: --padding:") and done.stderr.count("\n") == 1
+
+
+def test_a_layer_that_crashes_is_reported_without_importing_torch():
+    """torch is imported when a case reaches the oracle: a layer that ends its own process in
+    backward (no reply, nothing to judge) is reported without it."""
+    impl = f"{LAYERS / 'broken_crashes.py'}:Conv1D"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "conv1d_check", "--impl", impl],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"NO_COLOR": "1"},
+    )
+    assert done.returncode == 1 and "ERROR" in done.stdout, done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "numpy" in imported  # the import log is really there
+    assert not any(name.split(".")[0] == "torch" for name in imported)

@@ -1,5 +1,9 @@
 """The verdict is right both ways: a correct layer never fails, a wrong one always does."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -176,3 +180,22 @@ def test_the_torch_side_gives_what_backward_of_dy_gives_bit_for_bit(padding_mode
     got = torch_side.conv1d(case.spec, t["x"], t["W"], t["b"], t["dy"])
     for name, tensor in expected.items():
         np.testing.assert_array_equal(got[name], tensor.numpy(), err_msg=name)
+
+
+def test_torch_imported_inside_one_thread_computes_on_one_and_gets_its_own_count_back():
+    """A fresh process (torch not yet imported), torch's default of two threads."""
+    script = (
+        "import sys\n"
+        "from conv1d_check.check import torch_side\n"
+        "with torch_side.one_thread():\n"
+        "    assert 'torch' not in sys.modules\n"
+        "    inside = torch_side._torch().get_num_threads()\n"
+        "print(inside, sys.modules['torch'].get_num_threads())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"},
+    )
+    assert done.stdout.split() == ["1", "2"], done.stderr

@@ -1,12 +1,15 @@
 """The torch side: torch.nn.Conv1d forward and backward on given numpy tensors, and the float64
 truth with the sums that bound its rounding.
 
-torch is imported inside the functions, so that importing conv1d_check (and running `--help`
-or `--version`) never pays for it.
+torch is imported when a case first reaches it (`_torch`), so that importing conv1d_check,
+`--help` and `--version` never pay for it, and a layer that fails, hangs or times out is
+reported without it (2 s of CPU here).
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +29,11 @@ class DeviceUnavailable(RuntimeError):
 
 def check_device(device: str) -> None:
     """Raise DeviceUnavailable unless torch can run on `device` ('cpu' or 'cuda')."""
+    if device != "cuda":
+        return
     import torch
 
-    if device == "cuda" and not torch.cuda.is_available():
+    if not torch.cuda.is_available():
         built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}"
         raise DeviceUnavailable(
             f"--device cuda: CUDA is not available (torch {torch.__version__} is built {built}"
@@ -36,23 +41,56 @@ def check_device(device: str) -> None:
         )
 
 
+_pins = threading.Lock()
+_pinned = 0  # one_thread blocks open in this process (and pin_for_good's pin)
+_torch_threads: int | None = None  # torch's own count, restored when the last block ends
+
+
 @contextmanager
 def one_thread() -> Iterator[None]:
-    """torch, and the BLAS and OpenMP libraries loaded here, on one thread inside the block.
+    """torch, and the BLAS and OpenMP libraries loaded here, on one thread inside the block:
+    torch at once if imported, else when a case first imports it (`_torch`).
 
     The thread count changes the last bits of large sums (dW), so every case runs on one
     thread, in this process as in a sweep's workers.
     """
-    import torch
+    global _pinned, _torch_threads
+    limits = pin_for_good()
+    try:
+        yield
+    finally:
+        limits.restore_original_limits()
+        with _pins:
+            _pinned -= 1
+            if not _pinned and _torch_threads is not None:
+                sys.modules["torch"].set_num_threads(_torch_threads)
+                _torch_threads = None
+
+
+def pin_for_good():
+    """One thread from now on, as inside one_thread (a sweep's worker, for its whole life).
+    Returns threadpoolctl's limits, which one_thread restores."""
+    global _pinned
     from threadpoolctl import threadpool_limits
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    limits = threadpool_limits(limits=1)
+    with _pins:
+        _pinned += 1
+    if "torch" in sys.modules:
+        _torch()
+    return limits
+
+
+def _torch():
+    """torch, imported on first use; on one thread while one_thread's block is open."""
+    global _torch_threads
+    import torch
+
+    with _pins:
+        if _pinned and _torch_threads is None:
+            _torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+    return torch
 
 
 @contextmanager
@@ -83,8 +121,7 @@ def conv1d(
     x: (N, C_in, L), W: (C_out, C_in/G, K), b: (C_out,) or None, dy: (N, C_out, L_out), all of
     one dtype, which torch computes in. Returns numpy arrays y, dX, dW and (with bias) db.
     """
-    import torch
-
+    torch = _torch()
     dtype = getattr(torch, np.dtype(x.dtype).name)
     layer = torch.nn.Conv1d(*spec.arguments(), device=device, dtype=dtype)
     with torch.no_grad():

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from ..check.case import Case
 from ..check.result import CaseResult, RunResult, Status
-from ..check.torch_side import one_thread
+from ..check.torch_side import one_thread, pin_for_good
 from ..check.verify import run_case
 from ..usercode import isolation
 from ..usercode.protocol import BUILTIN
@@ -220,14 +220,10 @@ def _tracker_of_its_own() -> None:
 def _start_worker(parent: int, stop: threading.Event, started: threading.Barrier) -> None:
     """In each worker: Ctrl-C is the parent's business; one thread; an end when the parent
     sets `stop`, or is gone; and no case before every worker has started, so that all take
-    part (the worker that imported torch first took every case of a quick sweep). The pool
+    part (the worker that started first took every case of a quick sweep). The pool
     starts its workers as the cases are submitted, all at once, so all of them come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)  # for the worker's whole life, as `one_thread` does
-    threadpool_limits(limits=1)
+    pin_for_good()  # torch too, once a case imports it
     threading.Thread(target=_watch, args=(parent, stop), daemon=True).start()
     started.wait(START_SECONDS)
 
