@@ -52,8 +52,8 @@ CONFIDENCE = 12.0
 # times it), where the partial sums' ulp outgrows the terms' spread.
 SPREAD = 8.0
 WORST_CASE, PROBABLE, EXPLICIT = "worst case", "√n·u", "atol/rtol"
-# Elements per block of the allowance (512 KiB of float64 an array): a block's temporaries
-# stay in the cache, and the allocator hands their memory to the next block.
+# Elements per block of the allowance and of the comparison (512 KiB of float64 an array): a
+# block's temporaries stay in the cache, and the allocator hands their memory to the next.
 BLOCK = 1 << 16
 
 

@@ -67,9 +67,9 @@ def one_thread() -> Iterator[None]:
                 _torch_threads = None
 
 
-def pin_for_good():
+def pin_for_good() -> object:
     """One thread from now on, as inside one_thread (a sweep's worker, for its whole life).
-    Returns threadpoolctl's limits, which one_thread restores."""
+    Returns threadpoolctl's limits (a threadpool_limits), which one_thread restores."""
     global _pinned
     from threadpoolctl import threadpool_limits
 

@@ -39,7 +39,7 @@ from .results_file import ResultsFile
 # A sweep's estimated seconds of work below which workers do not pay: about what starting them
 # (an interpreter and torch's import each, side by side) costs beyond what one job pays anyway.
 WORTH_WORKERS = 1.5
-# How long a sweep's workers wait for each other to start (a worker imports torch: seconds on a
+# How long a sweep's workers wait for each other to start (an interpreter each: seconds on a
 # busy machine) before the pool is given up as broken.
 START_SECONDS = 300.0
 # Estimated seconds of one case: the tool's own work (three oracle runs and torch's, the
