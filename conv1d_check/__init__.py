@@ -16,9 +16,9 @@ _WHERE = {
     "Status": ".check.result",
     "Verdict": ".check.result",
     "DeviceUnavailable": ".check.torch_side",
-    "Conv1D": ".nn",
-    "ConvSpec": ".nn",
-    "InvalidParameter": ".nn",
+    "Conv1D": ".nn.layer",
+    "ConvSpec": ".nn.spec",
+    "InvalidParameter": ".nn.spec",
 }
 
 __all__ = sorted([*_WHERE, "__version__"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..nn import Conv1D, ConvSpec
+from ..nn.layer import Conv1D
+from ..nn.spec import ConvSpec
 from .protocol import LayerRun, Tensors
 
 

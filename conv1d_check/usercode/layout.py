@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from ..nn import Conv1D
 from ..nn.spec import ConvSpec, InvalidParameter, WrongType
 from .protocol import Tensors, Unsupported, Unusable
 
@@ -139,6 +138,8 @@ def _told(driven: Any) -> Any:
 
 def reference_y(spec: ConvSpec, tensors: Tensors) -> np.ndarray:
     """y (N, C_out, L_out) from our own numpy layer, in float64: what a layout must match."""
+    from ..nn.layer import Conv1D  # here: a worker loads the layer only to find a layout
+
     layer = Conv1D(*spec.arguments(), dtype=np.float64, rng=0)
     b = tensors.get("b")
     layer.W = tensors["W"].astype(np.float64)
