@@ -198,8 +198,6 @@ class Tolerance:
         value, abs_sum, root_sum_squares = np.broadcast_arrays(
             sums.value, sums.abs_sum, sums.root_sum_squares
         )
-        if value.size <= BLOCK:
-            return _rounding_allowance(sums, dtype)
         allowed, worst_case = np.empty(value.size), np.empty(value.size)
         stalled = np.empty(value.size, dtype=bool)
         flat = [np.ravel(a) for a in (value, abs_sum, root_sum_squares)]
