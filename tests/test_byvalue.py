@@ -73,22 +73,33 @@ def test_a_broken_local_class_fails_and_its_error_names_this_file_and_line():
     assert result.message == f"ValueError: no forward yet ({where})"
 
 
-def test_a_class_typed_into_python_stdin_is_checked():
+@pytest.mark.parametrize("how", ["stdin", "script"])
+def test_a_class_typed_into_python_stdin_or_a_script_is_checked(how, tmp_path):
+    """`python -` has no file; `python script.py` has one, which the worker must not import: it
+    would run the script's check() again, in the worker (no `if __name__ == "__main__"` here,
+    as in most students' scripts), until the timeout."""
     script = textwrap.dedent(
         """
         import conv1d_check
         from conv1d_check.nn.layer import Conv1D as Ours
 
-        class Conv1D(Ours):  # the built-in layer, subclassed in a script with no file
+        class Conv1D(Ours):  # the built-in layer, subclassed in a script
             pass
 
-        print(conv1d_check.check(impl=Conv1D, batch=2, length=9).status)
+        print(conv1d_check.check(impl=Conv1D, batch=2, length=9, timeout=20).status)
         """
     )
+    path = tmp_path / "script.py"
+    path.write_text(script)
+    command = [sys.executable, "-"] if how == "stdin" else [sys.executable, str(path)]
     done = subprocess.run(
-        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120
+        command,
+        input=script if how == "stdin" else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert done.stdout.strip() == "pass", done.stderr
+    assert done.stdout.strip() == "pass", done.stdout + done.stderr
 
 
 def test_the_source_of_a_cell_travels_into_the_workers_linecache():
