@@ -1,6 +1,7 @@
 """Config files: one schema in TOML and YAML, precedence, and every problem listed at once."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -310,4 +311,18 @@ def test_a_folder_given_as_the_config_is_named_a_directory(tmp_path, capsys):
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith(
         f"Error: {tmp_path}: a directory, not a config file, nor a shipped config"
+    )
+
+
+def test_a_fifo_given_as_the_config_is_named_so_and_not_opened(tmp_path, capsys):
+    """A FIFO would block a reader forever; it exists, so "no such file" would be untrue."""
+    from conv1d_check.cli import main
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(fifo)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        f"Error: {fifo}: not a regular file (a pipe or a device), nor a shipped config"
     )

@@ -83,7 +83,12 @@ def resolve(name: str | Path) -> Path:
     found = shipped()
     if str(name) in found:
         return found[str(name)]
-    what = "a directory, not a config file" if path.is_dir() else "no such file"
+    if path.is_dir():
+        what = "a directory, not a config file"
+    elif path.exists():  # a FIFO, a device
+        what = "not a regular file (a pipe or a device)"
+    else:
+        what = "no such file"
     raise ConfigError(
         name,
         [f"{name}: {what}, nor a shipped config (those are: {', '.join(sorted(found))})"],
