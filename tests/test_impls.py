@@ -13,6 +13,7 @@ import pytest
 
 from conv1d_check import check
 from conv1d_check.cli import main
+from conv1d_check.usercode import isolation
 from conv1d_check.usercode.conventions import detect
 from conv1d_check.usercode.discover import load
 
@@ -210,6 +211,22 @@ def test_each_check_of_a_layer_that_prints_has_its_output_from_the_worker_it_reu
     )
     outputs = [check(impl=f"{layer}:Talks", only="y").layer_output for _ in range(3)]
     assert outputs == ["to stderr\nto stdout\n"] * 3
+
+
+def test_a_failing_checks_run_and_consistency_measurement_share_one_worker(monkeypatch):
+    """The run detects the convention; the measurement that follows names it, and still goes to
+    the worker that ran the case (it once started a second one, 0.2 s per failing check)."""
+    started = []
+    original = isolation.LayerProcess.__init__
+    monkeypatch.setattr(
+        isolation.LayerProcess,
+        "__init__",
+        lambda self, memory: started.append(memory) or original(self, memory),
+    )
+    isolation.close_all()
+    result = check(impl=impl("flipped_kernel.py:Conv1D", "broken"))
+    assert result.status == "fail" and result.consistency  # the measurement ran
+    assert len(started) == 1
 
 
 def test_the_run_carries_on_after_a_broken_layer():

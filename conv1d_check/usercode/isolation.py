@@ -255,8 +255,9 @@ def _death(exitcode: int | None, memory: int) -> str:
 
 # A worker per thread as well as per layer file: threads of the API check side by side, and a
 # worker dies with the thread that started it (its parent-death signal is the thread's). The
-# classes of one file share its worker, which imports the file once.
-_workers: dict[tuple[int, str, str | None, int], LayerProcess] = {}
+# classes of one file share its worker, which imports the file once, whatever their convention;
+# a case's run and its consistency measurement go to the same one.
+_workers: dict[tuple[int, str, int], LayerProcess] = {}
 
 
 def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> LayerRun:
@@ -270,7 +271,7 @@ def run_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> Lay
 
 def _worker(job: Job, memory: int) -> LayerProcess:
     """The worker of `job`'s layer file: started, or replaced when it died or the file changed."""
-    key = (threading.get_ident(), job.impl.partition(":")[0], job.convention, memory)
+    key = (threading.get_ident(), job.impl.partition(":")[0], memory)
     worker = _workers.get(key)
     fingerprint = _fingerprint(job.impl)
     if worker is None or not worker.alive or worker.fingerprint != fingerprint:
@@ -282,8 +283,9 @@ def _worker(job: Job, memory: int) -> LayerProcess:
 
 def measure_isolated(job: Job, tensors: Tensors, timeout: float, memory: int) -> object:
     """The consistency check's measurements of `job`'s layer, in its worker process."""
-    worker = _worker(replace(job, impl=_absolute(job.impl)), memory)
-    found = worker.measure(replace(job, impl=_absolute(job.impl)), tensors, timeout)
+    job = replace(job, impl=_absolute(job.impl))
+    worker = _worker(job, memory)
+    found = worker.measure(job, tensors, timeout)
     _retire_the_dead()
     return found
 
