@@ -2,6 +2,7 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from conv1d_check import Conv1D
 from conv1d_check.check import torch_side as torch_ref
 from conv1d_check.check.tolerance import Tolerance, compare, term_counts
+from conv1d_check.nn import layer as layer_module
 from conv1d_check.nn.spec import ConvSpec
 from conv1d_check.usercode.environment import ONE_THREAD
 
@@ -25,6 +27,15 @@ def pytest_configure(config):
 
 def make_layer(spec: ConvSpec, dtype=np.float64, seed: int = 0) -> Conv1D:
     return Conv1D(*spec.arguments(), dtype=dtype, rng=seed)
+
+
+@contextmanager
+def forced(path: str):
+    """Every Conv1D forward inside the block takes `path`, whatever the shape (the layer
+    looks `choose_path` up in its own module)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layer_module, "choose_path", lambda spec, batch, length: path)
+        yield
 
 
 def run_layer(layer: Conv1D, x: np.ndarray, dy_seed: int = 1) -> dict[str, np.ndarray]:

@@ -5,30 +5,18 @@ the shapes it is chosen for. Here every path runs on every drawn shape: forcing 
 `choose_path` for the duration of one layer call.
 """
 
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
-from conftest import assert_float32_within_bound, make_layer, run_layer
+from conftest import assert_float32_within_bound, forced, make_layer, run_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import cases, min_length, specs
 
 from conv1d_check.check import torch_side as torch_ref
-from conv1d_check.nn import layer as layer_module
 from conv1d_check.nn import paths, reference
 from conv1d_check.nn.spec import ConvSpec
 
 PATHS = sorted(paths.PATHS)
-
-
-@contextmanager
-def forced(path: str):
-    """Every Conv1D forward inside the block takes `path`, whatever the shape (the layer
-    looks `choose_path` up in its own module)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(layer_module, "choose_path", lambda spec, batch, length: path)
-        yield
 
 
 @st.composite

@@ -9,14 +9,16 @@ each step, kept beside it: every product with W becomes a product with dy, the
 window gather becomes a scatter-add per kernel tap, and the padding folds the
 gradient of every padded copy back into dX.
 
-The products themselves are computed by one of the paths of `paths`, chosen by shape.
+The products themselves are computed by one of the paths of `paths`, chosen by shape, on
+threads that share the samples where BLAS has threads and the call is large (`sharing`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .paths import PATHS, Scratch, choose_path
+from . import sharing
+from .paths import Scratch, choose_path
 from .spec import ConvSpec, InvalidParameter
 
 
@@ -71,7 +73,7 @@ class Conv1D:
         self.b = uniform(-bound, bound, out_channels).astype(dtype) if bias else None
         self.dW = self.db = self.dX = None
         self._x = self._backward = None
-        self._scratch = Scratch()  # the paths' temporaries, kept from call to call
+        self._scratches: list[Scratch] = []  # the paths' temporaries, one per share, kept
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -83,10 +85,10 @@ class Conv1D:
         x = self._check_input(x[None] if self._unbatched else x)
         spec, W = self.spec, self._weight(x.dtype)
         n, _, length = x.shape
-        l_out = spec.output_length(length)
-        forward = PATHS[choose_path(spec, n, length)]
+        y = np.empty((n, spec.out_channels, spec.output_length(length)), dtype=x.dtype)
         b = None if self.b is None else self.b.astype(x.dtype, copy=False)
-        y, self._backward = forward(spec, x, W, b, l_out, self._scratch)  # backward bound to x
+        path = choose_path(spec, n, length)
+        self._backward = sharing.forward(path, spec, x, W, b, y, self._scratches)  # bound to x
         self._x = x
         return y[0] if self._unbatched else y
 
@@ -105,8 +107,8 @@ class Conv1D:
                 "delta",
                 f"delta has shape {tuple(np.shape(delta))}: it must match the output, {shown}",
             )
-        W = self._weight(x.dtype)
-        self.dW, dX = self._backward(W, dy)  # dX a new (N, C_in, L), C-contiguous
+        dX = np.empty(x.shape, dtype=x.dtype)
+        self.dW = self._backward(self._weight(x.dtype), dy, dX)
         self.db = dy.sum(axis=(0, 2)) if self.b is not None else None
         self.dX = dX[0] if self._unbatched else dX
         return self.db, self.dW, self.dX

@@ -98,8 +98,10 @@ def pad_phased(spec: ConvSpec, x: np.ndarray) -> np.ndarray:
     return phases.reshape(stride, spec.groups, spec.in_per_group, -1)
 
 
-def fold_phased(spec: ConvSpec, dphases: np.ndarray, n: int, length: int) -> np.ndarray:
-    """The adjoint of `pad_phased`: dphases (stride, G, C/G, N·P + T) -> dX (N, C, L), new."""
+def fold_phased(spec: ConvSpec, dphases: np.ndarray, dX: np.ndarray) -> None:
+    """The adjoint of `pad_phased`: dphases (stride, G, C/G, N·P + T) -> dX (N, C, L), written
+    into dX."""
+    n, _, length = dX.shape
     left, right = spec.pads
     padded, stride = length + left + right, spec.stride
     phase = phase_length(spec, length)
@@ -114,4 +116,4 @@ def fold_phased(spec: ConvSpec, dphases: np.ndarray, n: int, length: int) -> np.
         for r in range(stride):
             dxp[..., r::stride] = dxc[r].transpose(1, 0, 2)
         dxp = dxp[..., :padded]
-    return fold(dxp, left, right, spec.padding_mode)
+    fold(dxp, left, right, spec.padding_mode, out=dX)

@@ -75,11 +75,12 @@ def choose_path(spec: ConvSpec, batch: int, length: int) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # The layout. Forward takes x (N, C_in, L) unpadded, W and b in the computation's dtype (b may
-# be None), L_out and the layer's Scratch; it returns y (N, C_out, L_out), a new array, and its
-# own backward: the path's backward function with what it needs from the forward bound by name.
-# That backward takes W and dy (N, C_out, L_out) and returns dW and dX (N, C_in, L), new arrays.
+# be None), y (N, C_out, L_out) to write the outputs into, and the layer's Scratch; it returns
+# its own backward: the path's backward function with what it needs from the forward bound by
+# name. That backward takes W, dy (N, C_out, L_out) and dX (N, C_in, L) to write the input's
+# gradient into, and returns dW, a new array.
 
-Backward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+Backward = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 Block = tuple[int, int, int, int]
 """Samples n0:n1, outputs t0:t1 of each: either one sample or every output (t0, t1 = 0, L_out)."""
 
@@ -153,28 +154,26 @@ def _read_in(buffer: np.ndarray, dy: np.ndarray, block: Block, period: int) -> n
     return buffer[:, : _columns(block, period)[0]]
 
 
-def _flat_forward(spec: ConvSpec, x, W, b, l_out: int, scratch: Scratch, *, packed: bool):
+def _flat_forward(spec: ConvSpec, x, W, b, y, scratch: Scratch, *, packed: bool) -> Backward:
     """y block by block: the path's product fills each block's outputs (C_out, J), columns
     P apart ("taps") or packed L_out apart ("columns"), and they are written into y."""
     phases = pad_phased(spec, x)
-    n, phase = x.shape[0], phase_length(spec, x.shape[-1])
+    n, phase, l_out = x.shape[0], phase_length(spec, x.shape[-1]), y.shape[-1]
     period = l_out if packed else phase
     # "columns" adds b in its product, "taps" as it writes y out
     product = partial(_columns_product, bias=b) if packed else _taps_product
-    y = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
     for block in _blocks(n, l_out, period, _block_rows(spec, packed) * x.itemsize):
         acc = scratch("outputs", (spec.out_channels, _columns(block, period)[1]), x.dtype)
         product(spec, W, phases, phase, block, acc[:, : _columns(block, period)[0]], scratch)
         _write_out(y, None if packed else b, acc, block, period)
-    bound = {"phases": phases, "length": x.shape[-1], "packed": packed, "scratch": scratch}
-    return y, partial(_flat_backward, spec, **bound)
+    return partial(_flat_backward, spec, phases=phases, packed=packed, scratch=scratch)
 
 
-def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool, scratch):
-    """dW and dX block by block, each block's dy laid out as its outputs were: `phases`
-    (stride, G, C_in/G, N·P + T) as the forward laid them out, `length` the input's L."""
+def _flat_backward(spec: ConvSpec, W, dy, dX, *, phases, packed: bool, scratch) -> np.ndarray:
+    """dW, and dX block by block, each block's dy laid out as its outputs were: `phases`
+    (stride, G, C_in/G, N·P + T) as the forward laid them out."""
     n, _, l_out = dy.shape
-    phase = phase_length(spec, length)
+    phase = phase_length(spec, dX.shape[-1])
     period = l_out if packed else phase
     product = _columns_product if packed else _taps_product
     dW = np.zeros(spec.weight_shape, dtype=dy.dtype)
@@ -188,7 +187,8 @@ def _flat_backward(spec: ConvSpec, W, dy, *, phases, length: int, packed: bool, 
                 buffer[...] = 0
         d = _read_in(buffer, dy, block, period)
         product(spec, W, phases, phase, block, d, scratch, grads=(dW, dphases))
-    return dW, fold_phased(spec, dphases, n, length)
+    fold_phased(spec, dphases, dX)
+    return dW
 
 
 def _block_rows(spec: ConvSpec, packed: bool) -> int:
@@ -259,12 +259,12 @@ def _columns_product(
         _samples(dphases[r, ..., start + shift :], count, width, phase)[...] += dcols[:, :, k]
 
 
-def _taps_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.ndarray, Backward]:
-    return _flat_forward(spec, x, W, b, l_out, scratch, packed=False)
+def _taps_forward(spec: ConvSpec, x, W, b, y, scratch) -> Backward:
+    return _flat_forward(spec, x, W, b, y, scratch, packed=False)
 
 
-def _columns_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.ndarray, Backward]:
-    return _flat_forward(spec, x, W, b, l_out, scratch, packed=True)
+def _columns_forward(spec: ConvSpec, x, W, b, y, scratch) -> Backward:
+    return _flat_forward(spec, x, W, b, y, scratch, packed=True)
 
 
 class _Blocks(NamedTuple):
@@ -306,13 +306,13 @@ def _band_indices(spec: ConvSpec, blocks: _Blocks) -> tuple[np.ndarray, np.ndarr
     return t * spec.stride + k * spec.dilation, np.broadcast_to(t, (spec.kernel_size, blocks.size))
 
 
-def _banded_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.ndarray, Backward]:
-    """y blocks = segments (G, N·nb, C_in/G · S) @ band (G, C_in/G · S, C_out/G · B); its
+def _banded_forward(spec: ConvSpec, x, W, b, out, scratch) -> Backward:
+    """y (`out`) blocks = segments (G, N·nb, C_in/G · S) @ band (G, C_in/G · S, C_out/G · B); its
     temporaries are its own (`scratch` unused)."""
     xp = pad(x, *spec.pads, spec.padding_mode)
     n, _, padded = xp.shape
     groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
-    blocks = _Blocks.of(spec, l_out)
+    blocks = _Blocks.of(spec, out.shape[-1])
     reach = (blocks.count - 1) * blocks.step + blocks.segment  # the last segment's end
     if reach > padded:  # it runs past the input: zeros, whose outputs are dropped
         xp = np.concatenate([xp, np.zeros((n, spec.in_channels, reach - padded), xp.dtype)], 2)
@@ -324,13 +324,12 @@ def _banded_forward(spec: ConvSpec, x, W, b, l_out: int, scratch) -> tuple[np.nd
     segments = segments.reshape(groups, n * blocks.count, in_g * blocks.segment)
     y = segments @ _band(spec, W, blocks)  # (G, N·nb, C_out/G · B)
     y = y.reshape(groups, n, blocks.count, out_g, blocks.size).transpose(1, 0, 3, 2, 4)
-    y = y.reshape(n, spec.out_channels, blocks.count * blocks.size)[..., :l_out]
-    out = np.empty((n, spec.out_channels, l_out), dtype=x.dtype)
+    y = y.reshape(n, spec.out_channels, blocks.count * blocks.size)[..., : out.shape[-1]]
     if b is None:
         out[...] = y
     else:  # the bias added in the pass that copies y out of the blocks' layout
         np.add(y, b[:, None], out=out)
-    return out, partial(_banded_backward, spec, segments=segments, padded=padded)
+    return partial(_banded_backward, spec, segments=segments, padded=padded)
 
 
 def _cut_into_blocks(spec: ConvSpec, dy: np.ndarray, blocks: _Blocks) -> np.ndarray:
@@ -349,8 +348,8 @@ def _cut_into_blocks(spec: ConvSpec, dy: np.ndarray, blocks: _Blocks) -> np.ndar
 
 
 def _banded_backward(
-    spec: ConvSpec, W: np.ndarray, dy: np.ndarray, *, segments: np.ndarray, padded: int
-):
+    spec: ConvSpec, W: np.ndarray, dy: np.ndarray, dX: np.ndarray, *, segments, padded: int
+) -> np.ndarray:
     """dband = segmentsᵀ @ dy, summed along its band into dW; dsegments = dy @ bandᵀ,
     overlap-added back onto the input: `segments` (G, N·nb, C_in/G · S) the forward's."""
     groups, out_g, in_g = spec.groups, spec.out_per_group, spec.in_per_group
@@ -380,9 +379,10 @@ def _banded_backward(
         nexts = nexts.reshape(*dsegments.shape[:-1], blocks.step)
         nexts[..., : blocks.segment - blocks.step] += dsegments[..., blocks.step :]
     del dsegments, starts  # freed before dX is allocated
-    return dW, fold(dxp[..., :padded], *spec.pads, spec.padding_mode)
+    fold(dxp[..., :padded], *spec.pads, spec.padding_mode, out=dX)
+    return dW
 
 
 PATHS = {TAPS: _taps_forward, COLUMNS: _columns_forward, BANDED: _banded_forward}
-"""Each path's forward: (spec, x, W, b, L_out, scratch) -> (y, its backward (W, dy) -> (dW, dX)),
-`scratch` the layer's `Scratch`, which both use for their temporaries."""
+"""Each path's forward: (spec, x, W, b, y, scratch) -> its backward (W, dy, dX) -> dW, writing
+y and dX; `scratch` the layer's `Scratch`, which both use for their temporaries."""
