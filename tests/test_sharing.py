@@ -88,7 +88,11 @@ def test_a_call_is_shared_only_where_it_pays_and_blas_has_threads(monkeypatch):
     large = -(-sharing.SHARE_MIN_FLOP // per_output)  # the fewest outputs that pay
     assert sharing.shares(WIDE, paths.TAPS, 2, large) == 2
     assert sharing.shares(WIDE, paths.COLUMNS, 2, large - 1) == 1
-    assert sharing.shares(WIDE, paths.TAPS, 1, 100 * large) == 1  # one sample
+    assert sharing.shares(WIDE, paths.TAPS, 1, 100 * large) == 1  # one sample, two threads
+    monkeypatch.setattr(sharing, "blas_threads", lambda: 8)
+    assert sharing.shares(WIDE, paths.TAPS, 7, 100 * large) == 1  # BLAS keeps 8 cores busy
+    assert sharing.shares(WIDE, paths.TAPS, 9, 100 * large) == 8
+    monkeypatch.setattr(sharing, "blas_threads", lambda: 2)
     assert sharing.shares(WIDE, paths.BANDED, 2, 10) == 2  # "banded": always, BLAS never does
     monkeypatch.setattr(sharing, "blas_threads", lambda: 1)
     assert sharing.shares(WIDE, paths.BANDED, 16, 100 * large) == 1
@@ -172,7 +176,8 @@ def test_a_forked_child_shares_on_threads_of_its_own(threads):
 )
 @given(batch=st.integers(2, 9), count=st.integers(2, 4))
 def test_the_samples_are_shared_out_whole_and_evenly(threads, batch, count):
-    """Each share's samples differ in number by one at most, and together they are the batch."""
+    """Each share's samples differ in number by one at most, and together they are the batch;
+    with fewer samples than threads, the call is not shared."""
     threads(count)
     sizes = []
     original = paths.PATHS[paths.TAPS]
@@ -184,5 +189,5 @@ def test_the_samples_are_shared_out_whole_and_evenly(threads, batch, count):
     with pytest.MonkeyPatch.context() as patch, forced(paths.TAPS):
         patch.setitem(sharing.PATHS, paths.TAPS, recording)
         make_layer(WIDE)(np.ones((batch, WIDE.in_channels, 20)))
-    assert sum(sizes) == batch and len(sizes) == min(count, batch)
+    assert sum(sizes) == batch and len(sizes) == (count if batch >= count else 1)
     assert max(sizes) - min(sizes) <= 1

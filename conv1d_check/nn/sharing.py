@@ -4,17 +4,17 @@ with BLAS on one thread.
 Left to itself, BLAS splits every product across its threads: a convolution's products are
 middling (64 × 64 × 8,000 for the bench's "medium"), so the threads meet at each of them, and
 the passes between them (the padding, the sums of the taps, the write-out) run on one core;
-"banded" makes one product per group, which BLAS does not split at all. Given whole samples
+"banded" makes a product per group, too small for BLAS to split. Given whole samples
 each, the threads run the whole path side by side. `benchmarks/RESULTS.md` has the figures
 (float64 median 1.15 → 0.94 of torch's time in one pair of runs; "depthwise" 0.52).
 
 A call is shared when BLAS may use more than one thread (the fewest any loaded BLAS allows:
-a process pinned to one thread, as the tool's checks are, never shares), the batch has two
-samples or more, and the call pays for the threads: "banded", or SHARE_MIN_FLOP of work (below
-it, on "small", "replicate" and "stem-3ch-s2", the shared calls were slower). Each share has
-its own `Scratch`; the shares' dW are summed in order, so a call's results depend only on the
-number of threads. While shares run, every BLAS of the process is held to one thread; the
-last call to finish puts back the limits the first one found.
+a process pinned to one thread, as the tool's checks are, never shares), the batch has a
+sample for each of them, and the call pays for the threads: "banded", or SHARE_MIN_FLOP of
+work (below it, on "small", "replicate" and "stem-3ch-s2", the shared calls were slower).
+Each share has its own `Scratch`; the shares' dW are summed in order, so a call's results
+depend only on the number of threads. While shares run, every BLAS of the process is held to
+one thread; the last call to finish puts back the limits the first one found.
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ SHARE_MIN_FLOP = 2**28  # a call's work, 6 · N · C_out · L_out · C_in/G · K
 
 
 def shares(spec: ConvSpec, path: str, batch: int, l_out: int) -> int:
-    """How many threads a call on `batch` samples shares its samples among (1: not shared)."""
+    """How many threads a call on `batch` samples shares its samples among (1: not shared):
+    as many as BLAS may use, where there are samples for each (fewer would leave cores idle
+    that BLAS, splitting the products, keeps busy)."""
     flop = 6 * batch * spec.out_channels * l_out * spec.in_per_group * spec.kernel_size
-    if batch < 2 or (path != BANDED and flop < SHARE_MIN_FLOP):
+    if path != BANDED and flop < SHARE_MIN_FLOP:
         return 1
-    return min(batch, blas_threads())
+    threads = blas_threads()
+    return threads if batch >= threads else 1
 
 
 def blas_threads() -> int:
