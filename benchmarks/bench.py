@@ -7,7 +7,8 @@ loops' on tiny shapes), GFLOP/s, our share of the numpy matmul peak (measured be
 the cases) and the peak memory each side allocates; then issue 6's goals, PASS or MISS. It
 always exits 0: a report, not a test. The header names each side's kernels: numpy's OpenBLAS
 takes its kernel from OPENBLAS_CORETYPE when set (Haswell: AVX2), torch's oneDNN its own
-(AVX-512 here); run it also under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` to compare.
+(AVX2 on the machine of the current run); where OPENBLAS_CORETYPE is set, run it also under
+`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` to compare.
 
 Timing: each side is warmed up once, then the sides take turns, ROUNDS rounds of a few runs,
 pausing before each turn (the other library's idle threads stop spinning); each side's best
