@@ -6,11 +6,13 @@ and evidence, not by their words."""
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conv1d_check import check
 from conv1d_check.check.diagnosis import Kind
 from conv1d_check.check.diagnosis.samples import ranges
+from conv1d_check.check.tolerance import Tolerance
 
 LAYERS = Path(__file__).parent / "layers"
 SHAPES = list(itertools.product((2, 3, 5), (1, 2), (2, 3)))  # (batch, stride, kernel_size)
@@ -171,3 +173,19 @@ def test_the_consistency_is_in_the_json(capfd):
 
     record = json.loads(capfd.readouterr().out)["cases"][0]
     assert record["consistency"] == {"dX": False, "dW": True, "db": True}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_diagnosis_reuses_the_verdicts_allowances(monkeypatch, dtype):
+    """Computed once per tensor for the case's dtype, by the verdict (a third of a second a
+    tensor at 17 M elements); the diagnosis computes only other dtypes' (the precision clues)."""
+    calls = []
+    original = Tolerance.allowance
+    monkeypatch.setattr(
+        Tolerance,
+        "allowance",
+        lambda self, sums, kind: calls.append(np.dtype(kind)) or original(self, sums, kind),
+    )
+    result = run("broken_dx_zeros.py:Conv1D", dtype=dtype)
+    assert "never computed" in diagnosed(result)["dX"]
+    assert calls.count(np.dtype(dtype)) == len(result.errors) == 4

@@ -131,7 +131,8 @@ def judge(
         [text for _, text in problems] + [explain(n, result.errors[n], tolerance) for n in failed]
     )
     if result.status == Status.FAIL:
-        evidence = Evidence(case, tensors, run.tensors, truth, run.initial)
+        known = {n: a.allowed for n, a in allowances.items()} if case.atol is None else None
+        evidence = Evidence(case, tensors, run.tensors, truth, run.initial, known)
         wrong = {n for n, _ in problems} | set(failed)
         result.findings = diagnose(evidence, [n for n in TENSORS if n in wrong])
         result.where = {name: _in_layer_axes(strips(evidence, name), name, run) for name in failed}

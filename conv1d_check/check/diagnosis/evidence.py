@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -22,16 +22,23 @@ SLACK = 4
 @dataclass
 class Evidence:
     """A failed case: the inputs, the layer's outputs, the float64 truth and the weights the
-    layer built for itself (if known)."""
+    layer built for itself (if known); `allowed`, the default rule's allowances for the case's
+    dtype where the verdict computed them already (by tensor), which the clues then reuse."""
 
     case: Case
     tensors: Tensors  # x, W, b (with bias), dy as the layer got them
     outputs: Tensors  # the layer's y, dX, dW, db
     oracle: Truth
     initial: Tensors = field(default_factory=dict)
+    known: InitVar[Tensors | None] = None
     _allowed: dict[tuple[str, np.dtype], np.ndarray] = field(
         default_factory=dict, init=False, repr=False
     )
+
+    def __post_init__(self, known: Tensors | None) -> None:
+        for name, allowed in (known or {}).items():
+            allowed.setflags(write=False)
+            self._allowed[name, np.dtype(self.case.dtype)] = allowed
 
     @property
     def truth(self) -> Tensors:
