@@ -10,13 +10,14 @@ takes its kernel from OPENBLAS_CORETYPE when set (Haswell: AVX2), torch's oneDNN
 (AVX2 on the machine of the current run); where OPENBLAS_CORETYPE is set, run it also under
 `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` to compare.
 
-Timing: each side is warmed up once, then the sides take turns, ROUNDS rounds of a few runs,
-pausing before each turn (the other library's idle threads stop spinning); each side's best
-time counts, as noise on a shared machine only ever adds time. Threads: torch pinned to
-os.cpu_count(); OpenBLAS at its default (one per core). Memory: bytes allocated during one
-forward + backward and live at the peak, above what was live before (outputs, gradients and
-saved state included): tracemalloc's peak for numpy, the peak of the running sum of torch's
-CPU allocator events (profile_memory=True) for torch; neither counts BLAS's own workspaces.
+Timing: each side is warmed up once, then the sides take turns, ROUNDS rounds of a few runs
+(MIN_REPEATS at least), pausing before each turn (the other library's idle threads stop
+spinning); each side's best time counts, as noise on a shared machine only ever adds time.
+Threads: torch pinned to os.cpu_count(); OpenBLAS at its default (one per core). Memory: bytes
+allocated during one forward + backward and live at the peak, above what was live before
+(outputs, gradients and saved state included): tracemalloc's peak for numpy, the peak of the
+running sum of torch's CPU allocator events (profile_memory=True) for torch; neither counts
+BLAS's own workspaces.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ REFERENCE_MAX_MACS = 20_000
 TIME_BUDGET_S = 0.6  # timed seconds per side and case, at least one run per round
 ROUNDS = 3  # the sides take turns this many times
 MAX_REPEATS = 15  # runs per side and case at most
+# Runs per side and round at least. A process's first calls on a large shape are slow while its
+# memory grows (fresh pages cost about 4 ms per MB on this VM: the large shape's first three or
+# four forward + backward calls took 300-1000 ms against 280 after): with one run a round, the
+# large shape's best was one of its first four calls, and its share of the peak fell to 0.5.
+MIN_REPEATS = 2
 SETTLE_S = 0.1  # pause before each side's turn, so the other library's idle threads stop spinning
 MATMUL_SIZE = 2048  # the square matmul that measures the peak (1024 with --quick)
 BUSY_RATIO = 0.85  # a peak measured after the cases below this share of the other: a busy machine
@@ -166,7 +172,7 @@ def best_times(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
     for _ in range(ROUNDS):
         for name, run in runs.items():
             per_round = TIME_BUDGET_S / ROUNDS / max(first[name], 1e-9)
-            repeats = int(min(MAX_REPEATS // ROUNDS, max(1, per_round)))
+            repeats = int(min(MAX_REPEATS // ROUNDS, max(MIN_REPEATS, per_round)))
             time.sleep(SETTLE_S)
             samples[name] += [_seconds(run) for _ in range(repeats)]
     return {name: min(times) for name, times in samples.items()}

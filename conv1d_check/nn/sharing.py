@@ -6,7 +6,7 @@ middling (64 × 64 × 8,000 for the bench's "medium"), so the threads meet at ea
 the passes between them (the padding, the sums of the taps, the write-out) run on one core;
 "banded" makes a product per group, too small for BLAS to split. Given whole samples
 each, the threads run the whole path side by side: the bench's float64 median went from
-1.00-1.15 of torch's time to 0.91-0.94 (`benchmarks/RESULTS.md`).
+1.00-1.15 of torch's time to 0.90-0.94 (`benchmarks/RESULTS.md`).
 
 A call is shared when BLAS may use more than one thread (the fewest any loaded BLAS allows:
 a process pinned to one thread, as the tool's checks are, never shares), the batch has a
