@@ -24,10 +24,14 @@ class Conv1d:
         self.idx = s * np.arange(L_out)[:, None] + np.arange(K)[None, :]  # (L_out, K)
         windows = self.xp[:, :, self.idx]  # (N, C_in, L_out, K)
         W = self.weight.astype(x.dtype)
-        # y[n, o, t] = b[o] + sum over (c, k) of W[o, c, k] * x[n, c, t*s + k], one term at a time
-        terms = np.einsum("nctk,ock->notck", windows, W).reshape(*windows.shape[:1], W.shape[0], L_out, -1)
-        bias = np.broadcast_to(self.bias.astype(x.dtype)[None, :, None, None], terms.shape[:3] + (1,))
-        return _sequential_sum(np.concatenate([bias, terms], axis=3), axis=3)
+        # y[n, o, t] = b[o] + sum over (c, k) of W[o, c, k] * x[n, c, t*s + k], one term at a
+        # time in the order (c, k), as the loop `s += w * x` adds them
+        y = np.empty((x.shape[0], W.shape[0], L_out), dtype=x.dtype)
+        y[...] = self.bias.astype(x.dtype)[None, :, None]
+        for c in range(W.shape[1]):
+            for k in range(K):
+                y += W[None, :, c, k, None] * windows[:, c, None, :, k]
+        return y
 
     def backward(self, dy):
         N, C_out, L_out = dy.shape
