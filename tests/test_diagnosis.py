@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from conv1d_check import check
+from conv1d_check.check import diagnosis, verify
 from conv1d_check.check.diagnosis import Kind
 from conv1d_check.check.diagnosis.samples import ranges
 from conv1d_check.check.tolerance import Tolerance
+from conv1d_check.usercode.builtin import run_builtin
 
 LAYERS = Path(__file__).parent / "layers"
 SHAPES = list(itertools.product((2, 3, 5), (1, 2), (2, 3)))  # (batch, stride, kernel_size)
@@ -189,3 +191,26 @@ def test_the_diagnosis_reuses_the_verdicts_allowances(monkeypatch, dtype):
     result = run("broken_dx_zeros.py:Conv1D", dtype=dtype)
     assert "never computed" in diagnosed(result)["dX"]
     assert calls.count(np.dtype(dtype)) == len(result.errors) == 4
+
+
+@pytest.mark.parametrize(("damaged", "computed"), [("y", True), ("dW", False)])
+def test_a_missing_bias_is_computed_only_when_y_failed(monkeypatch, damaged, computed):
+    """It changes y alone (a tensor's worth of memory): with y right it cannot explain anything."""
+    kinds = []
+    original = diagnosis.alternatives
+
+    def recording(evidence, failed):
+        found = original(evidence, failed)
+        kinds.extend(alternative.kind for alternative in found)
+        return found
+
+    monkeypatch.setattr(diagnosis, "alternatives", recording)
+
+    def run_layer(case, tensors):
+        run = run_builtin(case.spec, tensors)
+        run.tensors[damaged] = -run.tensors[damaged]
+        return run
+
+    monkeypatch.setattr(verify, "run_layer", run_layer)
+    assert check().status == "fail"
+    assert (Kind.BIAS_MISSING in kinds) == computed

@@ -62,7 +62,7 @@ def alternatives(evidence: Evidence, failed: set[str]) -> list[Alternative]:
         )
     found.append(Alternative(Kind.AXES_SWAPPED, {"dW": evidence.truth["dW"].transpose(1, 0, 2)}))
     found.append(Alternative(Kind.DB_AXES, {"db": inputs["dy"].sum(axis=(1, 2))}))
-    if "b" in inputs:
+    if "b" in inputs and "y" in failed:
         found.append(
             Alternative(Kind.BIAS_MISSING, {"y": evidence.truth["y"] - inputs["b"][:, None]})
         )
