@@ -193,9 +193,9 @@ def test_the_diagnosis_reuses_the_verdicts_allowances(monkeypatch, dtype):
     assert calls.count(np.dtype(dtype)) == len(result.errors) == 4
 
 
-@pytest.mark.parametrize(("damaged", "computed"), [("y", True), ("dW", False)])
-def test_a_missing_bias_is_computed_only_when_y_failed(monkeypatch, damaged, computed):
-    """It changes y alone (a tensor's worth of memory): with y right it cannot explain anything."""
+def likely_bugs(monkeypatch, damaged: str, **params) -> list[Kind]:
+    """The kinds of likely bug the diagnosis computed for the built-in layer's results with
+    tensor `damaged` negated."""
     kinds = []
     original = diagnosis.alternatives
 
@@ -204,13 +204,27 @@ def test_a_missing_bias_is_computed_only_when_y_failed(monkeypatch, damaged, com
         kinds.extend(alternative.kind for alternative in found)
         return found
 
-    monkeypatch.setattr(diagnosis, "alternatives", recording)
-
     def run_layer(case, tensors):
         run = run_builtin(case.spec, tensors)
         run.tensors[damaged] = -run.tensors[damaged]
         return run
 
+    monkeypatch.setattr(diagnosis, "alternatives", recording)
     monkeypatch.setattr(verify, "run_layer", run_layer)
-    assert check().status == "fail"
-    assert (Kind.BIAS_MISSING in kinds) == computed
+    assert check(**params).status == "fail"
+    return kinds
+
+
+@pytest.mark.parametrize(("damaged", "computed"), [("y", True), ("dW", False)])
+def test_a_missing_bias_is_computed_only_when_y_failed(monkeypatch, damaged, computed):
+    """It changes y alone (a tensor's worth of memory): with y right it cannot explain anything."""
+    assert (Kind.BIAS_MISSING in likely_bugs(monkeypatch, damaged)) == computed
+
+
+@pytest.mark.parametrize(("kernel_size", "computed"), [(3, True), (1, False)])
+def test_a_flipped_kernel_is_computed_only_with_more_than_one_tap(
+    monkeypatch, kernel_size, computed
+):
+    """One tap flipped is the same tap: its y, dX and dW would be the truth's, computed again."""
+    kinds = likely_bugs(monkeypatch, "dW", kernel_size=kernel_size)
+    assert (Kind.FLIPPED_KERNEL in kinds) == computed

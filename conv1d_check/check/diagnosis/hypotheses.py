@@ -47,9 +47,10 @@ def alternatives(evidence: Evidence, failed: set[str]) -> list[Alternative]:
     found = _own_weights(evidence)
     inputs = evidence.inputs64
     W = inputs["W"]
-    flipped = evidence.truth_with(W=W[..., ::-1].copy())
-    flipped["dW"] = flipped["dW"][..., ::-1]
-    found.append(Alternative(Kind.FLIPPED_KERNEL, flipped))
+    if evidence.case.kernel_size > 1:  # one tap flipped is the same tap: the truth again
+        flipped = evidence.truth_with(W=W[..., ::-1].copy())
+        flipped["dW"] = flipped["dW"][..., ::-1]
+        found.append(Alternative(Kind.FLIPPED_KERNEL, flipped))
     if evidence.case.stride > 1 and failed & {"dX", "dW"}:
         found.append(
             Alternative(
