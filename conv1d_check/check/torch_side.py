@@ -181,19 +181,20 @@ def root_sum_squares(
     scaled = [_ldexp(x, -ex), _ldexp(W, -ew), None, _ldexp(dy, -edy)]
     if b is not None:
         scaled[2] = _ldexp(b, -(ex + ew))
-    with np.errstate(over="ignore"):
-        squares = conv1d(spec, *[None if t is None else t * t for t in scaled])
+    with np.errstate(over="ignore"):  # each squared where it is: new arrays, a copy less each
+        squares = conv1d(spec, *[None if t is None else np.square(t, out=t) for t in scaled])
     scales = {"y": ex + ew, "dX": edy + ew, "dW": edy + ex, "db": edy}
     with np.errstate(over="ignore"):
-        return {name: _ldexp(np.sqrt(s), scales[name]) for name, s in squares.items()}
+        return {name: _ldexp(np.sqrt(s, out=s), scales[name], out=s) for name, s in squares.items()}
 
 
-def _ldexp(values: np.ndarray, exponent: int) -> np.ndarray:
+def _ldexp(values: np.ndarray, exponent: int, out: np.ndarray | None = None) -> np.ndarray:
     """values · 2^exponent, rounded as np.ldexp rounds it: by one multiplication where 2^exponent
-    is a normal float64, whose product is then exact or rounded once (4 times faster)."""
+    is a normal float64, whose product is then exact or rounded once (4 times faster). Written
+    into `out` when given, else a new array."""
     if -1022 <= exponent <= 1023:
-        return values * 2.0**exponent
-    return np.ldexp(values, exponent)
+        return np.multiply(values, 2.0**exponent, out=out)
+    return np.ldexp(values, exponent, out=out)
 
 
 def _exponent(values: np.ndarray) -> int:
