@@ -16,7 +16,7 @@ from conv1d_check.usercode.environment import ONE_THREAD
 
 
 def pytest_configure(config):
-    """The test processes (three on this 2-core machine: pyproject's addopts), and every process
+    """The test processes (two on this 2-core machine: pyproject's addopts), and every process
     they start, compute on one thread each: the tests check results, not speed, and BLAS's and
     OpenMP's idle threads spin on the cores the other processes need (the suite: 155 s on one
     thread each, 205 s on the default two). Runs before xdist starts its processes, which
