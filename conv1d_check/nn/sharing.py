@@ -14,7 +14,8 @@ sample for each of them, and the call pays for the threads: "banded", or SHARE_M
 work (below it, on "small", "replicate" and "stem-3ch-s2", the shared calls were slower).
 Each share has its own `Scratch`; the shares' dW are summed in order, so a call's results
 depend only on the number of threads. While shares run, every BLAS of the process is held to
-one thread; the last call to finish puts back the limits the first one found.
+one thread (another thread's product meanwhile runs on one, and a child forked meanwhile keeps
+one); the last call to finish puts back the limits the first one found.
 """
 
 from __future__ import annotations
