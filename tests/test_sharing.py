@@ -8,6 +8,7 @@ is dropped, so that the drawn shapes share.
 import multiprocessing
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -164,7 +165,9 @@ def test_a_forked_child_shares_on_threads_of_its_own(threads):
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_shared_call_in_a_child, args=(queue,))
-    child.start()
+    with warnings.catch_warnings():  # Python 3.12 on: a fork beside threads is what is tested
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        child.start()
     child.join(timeout=30)
     if child.is_alive():
         child.kill()
