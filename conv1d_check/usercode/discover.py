@@ -65,9 +65,9 @@ def _holds(module: ModuleType, qualname: str, value: type) -> bool:
 def _defining_file(module: ModuleType | None) -> str | None:
     """The .py file the worker can load `module` from, if there is one. Never a script's
     (`__main__`): loading it runs the script again, check() and all, in the worker."""
-    path = getattr(module, "__file__", None)
     if module is None or module.__name__ == "__main__":
         return None
+    path = getattr(module, "__file__", None)
     return str(Path(path).resolve()) if path and path.endswith(".py") else None
 
 

@@ -22,8 +22,8 @@ SLACK = 4
 @dataclass
 class Evidence:
     """A failed case: the inputs, the layer's outputs, the float64 truth and the weights the
-    layer built for itself (if known); `allowed`, the default rule's allowances for the case's
-    dtype where the verdict computed them already (by tensor), which the clues then reuse."""
+    layer built for itself (if known); `known`, the default rule's allowances for the case's
+    dtype where the verdict computed them already (by tensor), which `allowed` then reuses."""
 
     case: Case
     tensors: Tensors  # x, W, b (with bias), dy as the layer got them
