@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import reprlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -31,14 +32,25 @@ from .check.inputs import load as load_inputs
 from .check.result import CaseResult, Status
 from .check.torch_side import check_device, one_thread
 from .check.verify import run_case
+from .nn.spec import WrongType
 from .usercode.discover import as_impl
 
 P = ParamSpec("P")
 
 
-def _refuse_unknown(function: str, signature: inspect.Signature, keywords: dict) -> None:
-    """A keyword `function` does not take: TypeError naming it and the nearest it takes."""
+def _refuse_misused(
+    function: str, signature: inspect.Signature, args: tuple, keywords: dict
+) -> None:
+    """A keyword `function` does not take: TypeError naming it and the nearest it takes. A first
+    argument that is not a Case (a layer, most likely: check(MyConv1D)): WrongType saying how
+    a layer is given."""
     __tracebackhide__ = True
+    if args and not isinstance(args[0], Case):
+        raise WrongType(
+            "case",
+            f"{function}({reprlib.repr(args[0])}): the first argument is a Case; "
+            f"a layer is given as {function}(impl=...)",
+        )
     for keyword in keywords:
         if keyword == "case":
             raise TypeError(f"{function}(): give the case first, {function}(case), not case=")
@@ -56,7 +68,7 @@ def _suggesting(function: Callable[P, CaseResult]) -> Callable[P, CaseResult]:
     @wraps(function)
     def checked(*args: P.args, **kwargs: P.kwargs) -> CaseResult:
         __tracebackhide__ = True
-        _refuse_unknown(function.__name__, signature, kwargs)
+        _refuse_misused(function.__name__, signature, args, kwargs)
         return function(*args, **kwargs)
 
     return checked
@@ -153,7 +165,7 @@ def _asserting(checker: Callable[P, CaseResult]) -> Callable[P, CaseResult]:
     @wraps(checker)
     def assert_matches_torch(*args: P.args, **kwargs: P.kwargs) -> CaseResult:
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
-        _refuse_unknown("assert_matches_torch", signature, kwargs)
+        _refuse_misused("assert_matches_torch", signature, args, kwargs)
         result = checker(*args, **kwargs)
         if _under_pytest():
             _hand_to_the_plugin(result)

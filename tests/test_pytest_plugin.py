@@ -81,6 +81,22 @@ def test_a_mistyped_keyword_names_the_function_called_and_the_keyword_meant():
         conv1d_check.check(case=conv1d_check.Case())
 
 
+def test_a_layer_given_in_the_cases_place_is_one_line_naming_impl():
+    """A student's first try, check(MyConv1D), once failed deep inside dataclasses.replace."""
+    import conv1d_check
+
+    class MyConv1D:
+        pass
+
+    for called in (conv1d_check.check, conv1d_check.assert_matches_torch):
+        with pytest.raises(
+            conv1d_check.InvalidParameter,
+            match=r"the first argument is a Case; a layer is given as \w+\(impl=\.\.\.\)",
+        ) as raised:
+            called(MyConv1D)
+        assert isinstance(raised.value, TypeError) and raised.value.param == "case"
+
+
 def test_a_skips_reason_gives_the_keywords_that_would_run_it():
     from conv1d_check.api import keyword_form
 
