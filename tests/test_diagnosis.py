@@ -228,3 +228,17 @@ def test_a_flipped_kernel_is_computed_only_with_more_than_one_tap(
     """One tap flipped is the same tap: its y, dX and dW would be the truth's, computed again."""
     kinds = likely_bugs(monkeypatch, "dW", kernel_size=kernel_size)
     assert (Kind.FLIPPED_KERNEL in kinds) == computed
+
+
+def test_a_doubled_gradient_is_said_to_be_counted_twice_and_nothing_more(monkeypatch):
+    """The tool runs backward once, on a fresh layer: a guess at gradients accumulated over two
+    backward calls was untrue of every layer it was printed for."""
+
+    def run_layer(case, tensors):
+        run = run_builtin(case.spec, tensors)
+        run.tensors["db"] = 2 * run.tensors["db"]
+        return run
+
+    monkeypatch.setattr(verify, "run_layer", run_layer)
+    found = diagnosed(check(stride=1))
+    assert found == {"db": "exactly twice the truth: counted twice"}

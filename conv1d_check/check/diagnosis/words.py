@@ -18,7 +18,8 @@ AVERAGED = {
 MULTIPLES = {"K": "K, the kernel size", "stride": "the stride", "C_in": "C_in", "C_out": "C_out"}
 CONSTANTS = {
     "-1": "the truth with its sign flipped",
-    "2": "twice the truth: counted twice (accumulated over two backward calls?)",
+    # not "accumulated over two backward calls": each case runs backward once, on a fresh layer
+    "2": "twice the truth: counted twice",
     "1/2": "half the truth",
 }
 # Bugs whose words do not depend on their numbers.
