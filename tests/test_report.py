@@ -271,3 +271,25 @@ def test_a_case_result_without_diagnosis_is_grouped_by_its_failing_tensors():
     results = [CaseResult(Case(seed=s), Status.FAIL, errors={"dW": failing}) for s in (1, 2)]
     (found,) = group(results)
     assert found.what == ["dW fails, with no diagnosis"] and len(found.results) == 2
+
+
+def test_one_bug_is_one_group_whether_or_not_the_case_has_a_bias(tmp_path):
+    """The notebook's layer returns float64 in a float32 check: every tensor, db among them
+    where there is a bias. A case without bias has no db, and once made a group of its own with
+    the same words."""
+    config = tmp_path / "bias.toml"
+    config.write_text('[defaults]\ndtype = "float32"\nstride = 1\n[[grid]]\nbias = [true, false]\n')
+    result = invoke("--config", config, "--impl", LAYERS / "correct_notebook_seed.py:Conv1D", "-q")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1 and len(lines) == 2, result.stdout
+    assert lines[0].startswith("FAIL 2 case(s): y: the values are right but the dtype is float64")
+
+
+def test_conditions_the_cases_cannot_tell_apart_are_named_together():
+    """Every strided case also had the longer kernel: naming one as the cause would be a guess."""
+    cases = [
+        Case(stride=s, kernel_size=k, seed=seed) for s, k in ((1, 1), (2, 3)) for seed in (1, 2)
+    ]
+    found = pattern([c for c in cases if c.stride == 2], [c for c in cases if c.stride == 1])
+    assert "kernel_size >= 3" in found and "stride >= 2" in found
+    assert found.endswith(": the cases checked do not tell)")

@@ -21,6 +21,7 @@ from ..check.case import SHAPE_FIELDS, Case
 from ..check.diagnosis import lines
 from ..check.diagnosis.finding import CONTEXT, Finding
 from ..check.result import CaseResult, Status
+from ..check.tolerance import TENSORS
 
 # Failure groups the terminal and Markdown reports show in full; the JSON has them all.
 MAX_GROUPS = 20
@@ -97,7 +98,25 @@ def _names(result: CaseResult) -> dict[tuple[str, str], set[str]]:
 def _joins(common: dict[tuple[str, str], set[str]], names: dict) -> bool:
     """A case joins a group when each finding names a parameter the group's all name (or
     neither names any)."""
-    return all((common[k] & names[k]) or not (common[k] or names[k]) for k in common)
+    shared = common.keys() & names.keys()  # a case without bias has no db finding
+    return all((common[k] & names[k]) or not (common[k] or names[k]) for k in shared)
+
+
+def _same(key: tuple[str, ...], other: tuple[str, ...], shared: set[str]) -> bool:
+    """Two cases' keys name the same bug: equal on the tensors both cases have (`shared`), so
+    that a case without bias, which has no db, joins those whose db the bug makes wrong too."""
+
+    def on_shared(entries: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            e for e in entries if e.split(" ")[0] in shared or e.split(" ")[0] not in TENSORS
+        )
+
+    return on_shared(key) == on_shared(other)
+
+
+def _tensors(case: Case) -> set[str]:
+    """The tensors a case has and judges (no db without bias)."""
+    return {name for name in case.judged if name != "db" or case.bias}
 
 
 def group(results: Iterable[CaseResult]) -> list[Group]:
@@ -107,10 +126,11 @@ def group(results: Iterable[CaseResult]) -> list[Group]:
     for result in (r for r in results if r.status in (Status.FAIL, Status.ERROR)):
         key, names = _key(result), _names(result)
         for other, common, members in found:
-            if other == key and _joins(common, names):
+            shared = _tensors(result.case) & _tensors(members[0].case)
+            if _same(key, other, shared) and _joins(common, names):
                 members.append(result)
-                for k in common:
-                    common[k] &= names[k]
+                for k, named in names.items():  # the names all members' findings share
+                    common[k] = common[k] & named if k in common else named
                 break
         else:
             found.append((key, names, [result]))
@@ -138,6 +158,7 @@ def _words(result: CaseResult, common: dict[tuple[str, str], set[str]]) -> list[
 # ------------------------------------------------------------------ patterns
 
 PARAMETERS = (*SHAPE_FIELDS, "dtype")
+ALSO_SEPARATING = 2  # other parameters' conditions named beside the first that separates
 # Facts of a case's geometry that a single parameter does not show.
 DERIVED: list[tuple[str, Callable[[Case], bool]]] = [
     ("windows overlap (kernel_size > stride)", lambda c: c.spec.span > c.stride),
@@ -151,14 +172,16 @@ DERIVED: list[tuple[str, Callable[[Case], bool]]] = [
 ]
 
 
-def _conditions(cases: list[Case]) -> tuple[list[str], np.ndarray]:
-    """Simple statements about a case that vary among `cases`, and their truth on each case:
-    (texts, an array of shape (statements, cases))."""
-    texts, rows = [], []
+def _conditions(cases: list[Case]) -> tuple[list[str], list[str], np.ndarray]:
+    """Simple statements about a case that vary among `cases`, what each is about (a parameter,
+    or a fact of the geometry), and their truth on each case: (texts, subjects, an array of
+    shape (statements, cases))."""
+    texts, subjects, rows = [], [], []
 
-    def add(text: str, row: list[bool]) -> None:
+    def add(text: str, row: list[bool], subject: str) -> None:
         if any(row) and not all(row):
             texts.append(text)
+            subjects.append(subject)
             rows.append(row)
 
     for name in PARAMETERS:
@@ -168,28 +191,37 @@ def _conditions(cases: list[Case]) -> tuple[list[str], np.ndarray]:
             above = [
                 isinstance(v, int) and not isinstance(v, bool) and v >= threshold for v in values
             ]
-            add(f"{name} >= {threshold}", above)
-            add(f"{name} < {threshold}", [not a for a in above])
+            add(f"{name} >= {threshold}", above, name)
+            add(f"{name} < {threshold}", [not a for a in above], name)
         for value in sorted(set(values), key=str):
-            add(f"{name} = {value}", [v == value for v in values])
-            add(f"{name} != {value}", [v != value for v in values])
+            add(f"{name} = {value}", [v == value for v in values], name)
+            add(f"{name} != {value}", [v != value for v in values], name)
     for text, feature in DERIVED:
         truth = [bool(feature(c)) for c in cases]
-        add(text, truth)
-        add(f"not: {text}", [not t for t in truth])
-    return texts, np.array(rows, dtype=bool).reshape(len(rows), len(cases))
+        add(text, truth, text)
+        add(f"not: {text}", [not t for t in truth], text)
+    return texts, subjects, np.array(rows, dtype=bool).reshape(len(rows), len(cases))
 
 
 def pattern(failing: list[Case], passing: list[Case]) -> str:
     """The simplest statement true of every failing case and of no passing one: one condition,
-    else two together; "" when none separates them (or nothing passed to compare with)."""
+    else two together; "" when none separates them (or nothing passed to compare with). Where
+    conditions on other parameters separate them as well, those are named too (up to
+    ALSO_SEPARATING): the cases checked cannot tell which one the failures follow."""
     if not passing:
         return ""
-    texts, truth = _conditions(failing + passing)
+    texts, subjects, truth = _conditions(failing + passing)
     fails = np.arange(truth.shape[1]) < len(failing)
     separates = truth[:, fails].all(axis=1) & ~truth[:, ~fails].any(axis=1)
     if separates.any():
-        return f"fails exactly when {texts[int(np.argmax(separates))]}"
+        first = {}  # the first separating condition on each subject
+        for i in np.flatnonzero(separates):
+            first.setdefault(subjects[i], texts[i])
+        found, *also = first.values()
+        if not also:
+            return f"fails exactly when {found}"
+        others = " or ".join(also[:ALSO_SEPARATING])
+        return f"fails exactly when {found} (or when {others}: the cases checked do not tell)"
     covers = np.flatnonzero(truth[:, fails].all(axis=1))  # a pair's members each hold for all
     for i, j in itertools.combinations(covers, 2):
         if not (truth[i] & truth[j])[~fails].any():
